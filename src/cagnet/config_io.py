@@ -1,0 +1,128 @@
+"""Build frozen dataclass configs from YAML and ``--set a.b=value`` overrides, and write them back.
+
+Unknown keys and values of the wrong type are errors that name the key and its source.
+"""
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from cagnet.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def from_dict(cls: type[T], values: Mapping[str, Any], source: str, prefix: str = "") -> T:
+    """Instantiate dataclass ``cls`` from a nested mapping, checking every key and type."""
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{source}: '{prefix or 'the config'}' must be a mapping, got {values!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        name = f"{prefix}{unknown[0]}"
+        raise ConfigError(
+            f"{source}: unknown config key '{name}'; known keys here: "
+            f"{', '.join(prefix + key for key in fields)}"
+        )
+    kwargs = {}
+    for key, value in values.items():
+        kwargs[key] = _convert(hints[key], value, source, f"{prefix}{key}")
+    return cls(**kwargs)
+
+
+def _convert(hint: Any, value: Any, source: str, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return from_dict(hint, value or {}, source, prefix=f"{key}.")
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _convert(option, value, source, key)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{source}: '{key}' = {value!r} does not fit {hint}")
+    if origin is tuple:
+        if isinstance(value, str) or not isinstance(value, Sequence):
+            raise ConfigError(f"{source}: '{key}' = {value!r} must be a list")
+        args = typing.get_args(hint)
+        item = args[0] if args else Any
+        return tuple(_convert(item, v, source, f"{key}[{i}]") for i, v in enumerate(value))
+    if hint is Any:
+        return value
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is bool and not isinstance(value, bool):
+        raise ConfigError(f"{source}: '{key}' = {value!r} must be true or false")
+    if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"{source}: '{key}' = {value!r} must be an integer")
+    if hint in (float, str) and not isinstance(value, hint):
+        raise ConfigError(f"{source}: '{key}' = {value!r} must be a {hint.__name__}")
+    return value
+
+
+def to_dict(config: Any) -> dict:
+    """A dataclass as plain nested dicts and lists (YAML-ready)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, tuple | list):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+
+    return plain(dataclasses.asdict(config))
+
+
+def parse_overrides(overrides: Sequence[str]) -> dict:
+    """['a.b=1', 'c=[1, 2]'] -> {'a': {'b': 1}, 'c': [1, 2]}; values parsed as YAML."""
+    nested: dict = {}
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: write it as key=value, e.g. train.iterations=100")
+        key, text = item.split("=", 1)
+        value = yaml.safe_load(text) if text.strip() else ""
+        node = nested
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {item!r}: '{part}' is set both as a value and a section")
+        node[parts[-1]] = value
+    return nested
+
+
+def merge(base: Mapping, update: Mapping) -> dict:
+    """Recursively merge ``update`` into a copy of ``base``."""
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_yaml(path: Path) -> dict:
+    """Read a YAML mapping; an empty file is an empty mapping."""
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from error
+    try:
+        values = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"config file {path} is not valid YAML: {error}") from error
+    if not isinstance(values, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of sections, got {values!r}")
+    return values

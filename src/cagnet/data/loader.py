@@ -1,0 +1,133 @@
+"""Torch data sets and loaders whose order depends only on the seed and the iteration.
+
+The training stream is a sequence of sample positions p = 0, 1, 2, ...; position p falls in
+epoch p // N, reads index perm_epoch[p % N] and crops with a seed derived from (seed, p). Rank r
+of W processes reads positions it*B*W + r*B + j. So a resumed run, or a run on more processes,
+sees exactly the samples it would have seen without interruption.
+"""
+
+from collections.abc import Iterator, Sequence
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from cagnet.config import AugmentConfig
+from cagnet.data.sample import IGNORE_INDEX
+from cagnet.data.transforms import augment, to_tensors
+
+
+class TrainingSet(Dataset):
+    """Reads (index, crop seed) keys and returns augmented (image, label) crops."""
+
+    def __init__(self, reader: Sequence, augment_config: AugmentConfig):
+        self.reader = reader
+        self.augment_config = augment_config
+
+    def __len__(self) -> int:
+        return len(self.reader)
+
+    def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        index, crop_seed = key
+        image, label = to_tensors(self.reader[index])
+        generator = torch.Generator().manual_seed(crop_seed)
+        config = self.augment_config
+        return augment(image, label, config.crop_size, config.scale_range, config.flip, generator)
+
+
+class StreamSampler(Sampler):
+    """Yields batches of (index, crop seed) keys for iterations start, start + 1, ..., stop - 1."""
+
+    def __init__(
+        self,
+        num_samples: int,
+        batch_size: int,
+        seed: int,
+        start: int,
+        stop: int,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
+        self.num_samples, self.batch_size, self.seed = num_samples, batch_size, seed
+        self.start, self.stop, self.rank, self.world_size = start, stop, rank, world_size
+        self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
+
+    def __len__(self) -> int:
+        return max(0, self.stop - self.start)
+
+    def _index(self, position: int) -> int:
+        epoch = position // self.num_samples
+        if epoch != self._epoch:
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._epoch, self._perm = epoch, torch.randperm(self.num_samples, generator=generator)
+        return int(self._perm[position % self.num_samples])
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        for iteration in range(self.start, self.stop):
+            first = (iteration * self.world_size + self.rank) * self.batch_size
+            yield [
+                (self._index(p), (self.seed * 2_147_483_629 + p) % (2**63))
+                for p in range(first, first + self.batch_size)
+            ]
+
+
+def training_loader(
+    reader: Sequence,
+    augment_config: AugmentConfig,
+    batch_size: int,
+    seed: int,
+    start: int,
+    stop: int,
+    rank: int = 0,
+    world_size: int = 1,
+    num_workers: int = 0,
+) -> DataLoader:
+    """Batches of (B, 3, S, S) images and (B, S, S) labels for iterations [start, stop)."""
+    sampler = StreamSampler(len(reader), batch_size, seed, start, stop, rank, world_size)
+    return DataLoader(
+        TrainingSet(reader, augment_config),
+        batch_sampler=sampler,
+        num_workers=num_workers,
+        persistent_workers=False,
+    )
+
+
+class EvaluationSet(Dataset):
+    """Whole images: (image (3, H, W), label (H, W), index)."""
+
+    def __init__(self, reader: Sequence, indices: Sequence[int]):
+        self.reader, self.indices = reader, list(indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, position: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+        index = self.indices[position]
+        image, label = to_tensors(self.reader[index])
+        return image, label, index
+
+
+def pad_collate(
+    items: list[tuple[torch.Tensor, torch.Tensor, int]],
+) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+    """Pad images (with 0, the mean colour) and labels (with IGNORE_INDEX) to the largest."""
+    height = max(label.shape[0] for _, label, _ in items)
+    width = max(label.shape[1] for _, label, _ in items)
+    images = torch.zeros(len(items), 3, height, width)
+    labels = torch.full((len(items), height, width), IGNORE_INDEX, dtype=torch.long)
+    for k, (image, label, _) in enumerate(items):
+        images[k, :, : label.shape[0], : label.shape[1]] = image
+        labels[k, : label.shape[0], : label.shape[1]] = label
+    return images, labels, [index for _, _, index in items]
+
+
+def evaluation_loader(
+    reader: Sequence, indices: Sequence[int], batch_size: int, num_workers: int = 0
+) -> DataLoader:
+    """Batches of padded whole images for evaluation, in index order."""
+    return DataLoader(
+        EvaluationSet(reader, indices),
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=num_workers,
+        collate_fn=pad_collate,
+    )

@@ -1,0 +1,249 @@
+"""The explicit training loop: build, (resume,) alternate the two steps, log, save, evaluate."""
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from cagnet.build import build_data, build_embeddings, build_model, prepare_dataset
+from cagnet.config import Config
+from cagnet.config_io import from_dict, read_yaml, to_dict
+from cagnet.data.loader import training_loader
+from cagnet.errors import CheckpointError, ConfigError, RunFolderError
+from cagnet.evaluation.run import evaluate_and_save
+from cagnet.training import distributed
+from cagnet.training.checkpoint import CHECKPOINT_NAME, load_checkpoint, restore, save_checkpoint
+from cagnet.training.logger import MetricLogger
+from cagnet.training.optim import build_optimizers, set_learning_rates
+from cagnet.training.run_folder import new_run_folder, write_yaml
+from cagnet.training.schedule import FINETUNING, TRAINING, parse_ratio, phase
+from cagnet.training.steps import FLOAT32, Precision, Replicas, finetuning_step, training_step
+
+CONFIG_NAME = "config.yaml"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_dir: Path
+    metrics: dict | None
+
+
+def resolve_device(name: str, context: distributed.Context) -> torch.device:
+    """'auto' -> this rank's GPU when CUDA is available, else the CPU."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        name = f"cuda:{context.local_rank}"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={name!r} but CUDA is not available here; use device=cpu")
+    return torch.device(name)
+
+
+def resolve_precision(amp: str, device: torch.device) -> Precision:
+    """train.amp -> autocast dtype and, for fp16, a gradient scaler."""
+    if amp == "":
+        return FLOAT32
+    if amp == "bf16":
+        return Precision(torch.bfloat16, None)
+    if amp == "fp16":
+        if device.type != "cuda":
+            raise ConfigError("train.amp=fp16 needs a GPU; use bf16 or '' on the CPU")
+        return Precision(torch.float16, torch.amp.GradScaler("cuda"))
+    raise ConfigError(f"train.amp={amp!r}; choose '', 'bf16' or 'fp16'")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def read_run_config(run_dir: Path) -> Config:
+    """The resolved config saved in a run folder."""
+    path = Path(run_dir) / CONFIG_NAME
+    if not path.is_file():
+        raise RunFolderError(f"{run_dir} has no {CONFIG_NAME}; is it a cagnet run folder?")
+    return from_dict(Config, read_yaml(path), str(path))
+
+
+def _shared_run_folder(config: Config, run_dir: Path | None, context) -> Path:
+    """Rank 0 creates the folder; the other ranks learn its path."""
+    folder = [None]
+    if context.is_main:
+        folder = [str(new_run_folder(Path(config.output_dir), config.name, run_dir))]
+    if context.distributed:
+        dist.broadcast_object_list(folder, src=0)
+    return Path(folder[0])
+
+
+def train(
+    config: Config,
+    run_dir: Path | None = None,
+    resume: Path | None = None,
+    progress: bool = True,
+    evaluate_at_end: bool = True,
+    stop_after: int | None = None,
+) -> TrainResult:
+    """Train a model from ``config`` (or continue the run in folder ``resume``).
+
+    Args:
+        run_dir: an exact, new run folder; default ``output_dir/<name>-<timestamp>``.
+        resume: a run folder with a checkpoint; its saved config is used, ``config`` ignored.
+        stop_after: stop (with a checkpoint) after this many iterations, as an interruption would.
+
+    Returns:
+        The run folder and the final metrics (None when not evaluated).
+    """
+    if resume is not None:
+        config = read_run_config(resume)
+    context = distributed.init_from_environment(
+        "cuda" if config.device != "cpu" and torch.cuda.is_available() else "cpu"
+    )
+    device = resolve_device(config.device, context)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    precision = resolve_precision(config.train.amp, device)
+
+    if context.is_main:
+        config = prepare_dataset(config, progress=progress)
+    distributed.barrier(context)
+    if not context.is_main:
+        config = prepare_dataset(config, progress=False)
+    folder = Path(resume) if resume is not None else _shared_run_folder(config, run_dir, context)
+
+    seed_everything(config.seed)  # identical initial weights on every rank
+    data = build_data(config)
+    embeddings = build_embeddings(config, data.split.class_names)
+    model = build_model(config, embeddings).to(device)
+    optimizers = build_optimizers(model, config.train)
+    named_optimizers = optimizers._asdict()
+    start = 0
+    if resume is not None:
+        payload = load_checkpoint(folder / CHECKPOINT_NAME)
+        start = restore(payload, model, named_optimizers, precision.scaler, str(folder))
+    else:
+        seed_everything(config.seed + 7919 * context.rank)
+        if context.is_main:
+            write_yaml(folder / CONFIG_NAME, to_dict(config))
+
+    replicas = Replicas(
+        model=model,
+        encoder=distributed.wrap(model.encoder, context, device),
+        generator=distributed.wrap(model.generator, context, device),
+        heads=distributed.wrap(model.heads, context, device),
+    )
+    train_config = config.train
+    total = train_config.iterations
+    end = total if stop_after is None else min(total, start + stop_after)
+    has_generator = model.generator is not None
+    schedule = [phase(it, train_config, has_generator) for it in range(total)]
+    # Only training iterations read images; the data stream counts training iterations.
+    first = int(np.sum([p == TRAINING for p in schedule[:start]]))
+    last = int(np.sum([p == TRAINING for p in schedule[:end]]))
+    batches = iter(
+        training_loader(
+            data.train,
+            config.augment,
+            train_config.batch_size,
+            config.seed,
+            first,
+            last,
+            context.rank,
+            context.world_size,
+            train_config.num_workers,
+        )
+    )
+    ratio = parse_ratio(train_config.unseen_ratio, len(data.split.seen), len(data.split.unseen))
+    feature_size = -(-config.augment.crop_size // model.encoder.backbone.output_stride)
+    finetune_pixels = train_config.finetune_pixels or train_config.batch_size * feature_size**2
+    logger = MetricLogger(folder, enabled=context.is_main)
+    logger.truncate(start)
+    model_config = config.model
+
+    bar = tqdm(
+        range(start, end), desc="train", disable=not (progress and context.is_main), initial=start
+    )
+    bar.total = total
+    for iteration in bar:
+        learning_rate = set_learning_rates(optimizers, train_config, iteration)
+        model.train()
+        if schedule[iteration] == FINETUNING:
+            log = finetuning_step(
+                replicas,
+                optimizers,
+                finetune_pixels,
+                data.split.seen,
+                data.split.unseen,
+                ratio,
+                config.loss,
+                use_discriminator=model_config.use_discriminator,
+                precision=precision,
+            )
+        else:
+            images, labels = next(batches)
+            images, labels = images.to(device), data.split.training_labels(labels.to(device))
+            log = training_step(
+                replicas,
+                optimizers,
+                images,
+                labels,
+                config.loss,
+                use_discriminator=model_config.use_discriminator,
+                detach_generator_input=model_config.detach_generator_input,
+                precision=precision,
+            )
+        done = iteration + 1
+        if iteration % train_config.log_every == 0 or done == end:
+            log = distributed.average(log, context)
+            log.update(lr=learning_rate, phase=float(schedule[iteration] == FINETUNING))
+            logger.log(iteration, log)
+            shown = {k: v for k, v in log.items() if k in ("loss_cls", "loss_rec", "loss_kl")}
+            bar.set_postfix({k: f"{v:.3g}" for k, v in shown.items()})
+        if context.is_main and (done % train_config.checkpoint_every == 0 or done == end):
+            save_checkpoint(
+                folder / CHECKPOINT_NAME,
+                done,
+                model,
+                named_optimizers,
+                to_dict(config),
+                precision.scaler,
+            )
+        if train_config.eval_every and done % train_config.eval_every == 0 and done < total:
+            if context.is_main:
+                report = evaluate_and_save(model, data, config, folder, device, tag=f"iter{done}")
+                logger.log(iteration, {f"val_{k}": v for k, v in report.flat().items()})
+            distributed.barrier(context)
+    bar.close()
+    logger.close()
+
+    metrics = None
+    if evaluate_at_end and end == total and context.is_main:
+        report = evaluate_and_save(model, data, config, folder, device, overlays=True)
+        metrics = report.as_dict()
+    distributed.barrier(context)
+    distributed.shutdown(context)
+    return TrainResult(run_dir=folder, metrics=metrics)
+
+
+def load_trained_model(config: Config, checkpoint: Path, device: torch.device):
+    """Build the model of ``config`` and load weights from ``checkpoint`` (for evaluation)."""
+    config = prepare_dataset(config, progress=False)
+    data = build_data(config)
+    model = build_model(config, build_embeddings(config, data.split.class_names))
+    payload = load_checkpoint(checkpoint)
+    restore_model_only(model, payload, str(checkpoint))
+    return model.to(device).eval(), data, config
+
+
+def restore_model_only(model: torch.nn.Module, payload: dict, source: str) -> None:
+    try:
+        model.load_state_dict(payload["model"])
+    except RuntimeError as error:
+        raise CheckpointError(
+            f"{source} does not fit the model of this config (another backbone, class list or "
+            f"embedding?): {error}"
+        ) from error

@@ -1,0 +1,59 @@
+"""Run folders: one per run, never reused by a new run."""
+
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+from cagnet.errors import RunFolderError
+
+
+def new_run_folder(output_dir: Path, name: str, explicit: Path | None = None) -> Path:
+    """Create a fresh folder for a run.
+
+    Args:
+        output_dir: where runs live; the folder is ``output_dir/<name>-<timestamp>[-k]``.
+        explicit: an exact folder asked for by the user; it must not exist yet.
+
+    Raises:
+        RunFolderError: when ``explicit`` already exists (resume it with --resume instead).
+    """
+    if explicit is not None:
+        explicit = Path(explicit)
+        if explicit.exists():
+            raise RunFolderError(
+                f"run folder {explicit} already exists; choose another --run-dir, or continue "
+                f"that run with --resume {explicit}"
+            )
+        explicit.mkdir(parents=True)
+        return explicit
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1000):
+        folder = output_dir / (f"{name}-{stamp}" + (f"-{attempt}" if attempt else ""))
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise RunFolderError(f"could not create a new run folder in {output_dir}")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_yaml(path: Path, values: dict) -> None:
+    atomic_write_text(path, yaml.safe_dump(values, sort_keys=False))

@@ -1,0 +1,277 @@
+"""The two optimisation steps of section 3.4, each updating the discriminator first.
+
+Training step (real features of seen classes):
+  1. heads (D and C, sharing a layer): D maximises L_ADV (real -> 1, fake -> 0), C minimises
+     L_CLS on real and generated features; E, CM and G receive no update here.
+  2. E, CM and G minimise L_CLS + L_ADV + lambda1 L_REC + lambda2 L_KL with the updated heads.
+Finetuning step (E and CM frozen and not even run): G makes features for random label maps of
+seen and unseen classes with z ~ N(0, 1);
+  1. heads: D pushes them towards fake (no real term), C classifies them;
+  2. G minimises L_CLS + L_ADV through the updated heads.
+Unseen labels never reach a training step: the loop hides them with ``ZeroShotSplit``.
+"""
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from cagnet import losses
+from cagnet.config import LossConfig
+from cagnet.data.sample import IGNORE_INDEX
+from cagnet.data.transforms import downsample_labels
+from cagnet.models.cagnet import CaGNet
+from cagnet.models.pixelwise import to_pixels
+from cagnet.training.label_maps import sample_generation_labels
+
+
+class Replicas(NamedTuple):
+    """The networks as the steps call them: each may be a DistributedDataParallel wrapper.
+
+    ``model`` is the plain model; its ``heads`` are used unwrapped in the second half of a step,
+    where their gradients are discarded, so no gradient is synchronised for nothing.
+    """
+
+    model: CaGNet
+    encoder: nn.Module
+    generator: nn.Module | None
+    heads: nn.Module
+
+
+class Optimizers(NamedTuple):
+    segmentation: torch.optim.Optimizer  # E and CM
+    generator: torch.optim.Optimizer | None
+    heads: torch.optim.Optimizer  # C and D
+
+
+class Precision(NamedTuple):
+    """Autocast dtype (None = float32) and the fp16 gradient scaler (None when not needed)."""
+
+    dtype: torch.dtype | None
+    scaler: torch.amp.GradScaler | None
+
+    def autocast(self, device: torch.device) -> AbstractContextManager:
+        if self.dtype is None:
+            return nullcontext()
+        return torch.autocast(device_type=device.type, dtype=self.dtype)
+
+    def backward(self, loss: torch.Tensor) -> None:
+        (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+
+    def step(self, optimizer: torch.optim.Optimizer) -> None:
+        if self.scaler is not None:
+            self.scaler.step(optimizer)
+        else:
+            optimizer.step()
+
+    def update(self) -> None:
+        if self.scaler is not None:
+            self.scaler.update()
+
+
+FLOAT32 = Precision(None, None)
+
+
+def _weighted(terms: dict[str, tuple[float, torch.Tensor]]) -> torch.Tensor:
+    """Sum of weight * term over the terms whose weight is not 0."""
+    total = None
+    for weight, value in terms.values():
+        if weight != 0.0:
+            total = weight * value if total is None else total + weight * value
+    if total is None:
+        raise ValueError("every loss term has weight 0: nothing to optimise")
+    return total
+
+
+def _zero(*optimizers: torch.optim.Optimizer | None) -> None:
+    for optimizer in optimizers:
+        if optimizer is not None:
+            optimizer.zero_grad(set_to_none=True)
+
+
+def training_step(
+    replicas: Replicas,
+    optimizers: Optimizers,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    config: LossConfig,
+    use_discriminator: bool = True,
+    detach_generator_input: bool = False,
+    precision: Precision = FLOAT32,
+) -> dict[str, float]:
+    """One training step on real features.
+
+    Args:
+        images: (B, 3, H, W) normalised.
+        labels: (B, H, W) training labels: seen classes or IGNORE_INDEX, never an unseen class.
+
+    Returns:
+        Named scalar losses and diagnostics for the log.
+    """
+    model = replicas.model
+    with precision.autocast(images.device):
+        encoded = replicas.encoder(images)
+    height, width = encoded.features.shape[-2:]
+    pixel_labels = to_pixels(downsample_labels(labels, (height, width))[:, None])[:, 0]
+    labelled = pixel_labels != IGNORE_INDEX
+    targets = pixel_labels[labelled]
+    real = to_pixels(encoded.features)[labelled].float()  # (N, l)
+    context = encoded.context
+    fake = None
+    if replicas.generator is not None:
+        if context is not None:
+            latent = to_pixels(context.z)[labelled].float()
+            latent = latent.detach() if detach_generator_input else latent
+        else:
+            latent = torch.randn_like(real)  # no CM: G reads noise, as in Table 2
+        with precision.autocast(images.device):
+            fake = replicas.generator(latent, model.class_embeddings[targets]).float()
+    adversarial = use_discriminator and fake is not None and config.adversarial_weight != 0.0
+    num_real = real.shape[0]
+
+    # 1. Heads first: D maximises the objective (separates real from fake), C classifies both.
+    _zero(optimizers.heads)
+    head_input = real.detach() if fake is None else torch.cat([real.detach(), fake.detach()])
+    with precision.autocast(images.device):
+        out = replicas.heads(head_input)
+    logits, realness = out.logits.float(), out.realness.float()
+    head_terms = {
+        "cls": (
+            config.classification_weight,
+            losses.classification_loss(logits[:num_real], targets),
+        )
+    }
+    if fake is not None:
+        head_terms["cls_fake"] = (
+            config.generated_classification_weight,
+            losses.classification_loss(logits[num_real:], targets),
+        )
+    if adversarial:
+        head_terms["adv_d"] = (
+            config.adversarial_weight,
+            losses.discriminator_adversarial_loss(
+                realness[:num_real], realness[num_real:], config.adversarial
+            ),
+        )
+    precision.backward(_weighted(head_terms))
+    precision.step(optimizers.heads)
+
+    # 2. Then E, CM and G minimise the objective through the updated heads.
+    _zero(optimizers.segmentation, optimizers.generator, optimizers.heads)
+    with precision.autocast(images.device):
+        out = model.heads(real if fake is None else torch.cat([real, fake]))
+    logits, realness = out.logits.float(), out.realness.float()
+    terms = {
+        "cls": (
+            config.classification_weight,
+            losses.classification_loss(logits[:num_real], targets),
+        )
+    }
+    if fake is not None:
+        terms["cls_fake"] = (
+            config.generated_classification_weight,
+            losses.classification_loss(logits[num_real:], targets),
+        )
+        if config.content == "mmd":
+            content = losses.mmd_loss(real.detach(), fake, targets, config.mmd_bandwidths)
+        else:
+            content = losses.reconstruction_loss(real.detach(), fake)
+        terms["rec"] = (config.reconstruction_weight, content)
+        if adversarial:
+            terms["adv_g"] = (
+                config.adversarial_weight,
+                losses.generator_adversarial_loss(realness[num_real:], config.adversarial),
+            )
+    if context is not None:
+        mu = to_pixels(context.mu)[labelled].float()
+        logvar = to_pixels(context.logvar)[labelled].float()
+        terms["kl"] = (config.kl_weight, losses.kl_loss(mu, logvar))
+    precision.backward(_weighted(terms))
+    precision.step(optimizers.segmentation)
+    if optimizers.generator is not None and fake is not None:
+        precision.step(optimizers.generator)
+    precision.update()
+    _zero(optimizers.heads)  # step 2 left gradients on the heads; they are not applied
+
+    log = {f"loss_{name}": float(value.detach()) for name, (_, value) in terms.items()}
+    log.update({f"heads_{name}": float(value.detach()) for name, (_, value) in head_terms.items()})
+    log["labelled_pixels"] = float(num_real)
+    if context is not None:
+        # Spread of mu across pixels: ~0 means z carries no per-pixel context.
+        log["mu_spread"] = float(mu.detach().std(dim=0).mean()) if num_real > 1 else 0.0
+    if adversarial:
+        log["d_real"] = float(realness[:num_real].mean().detach())
+        log["d_fake"] = float(realness[num_real:].mean().detach())
+    return log
+
+
+def finetuning_step(
+    replicas: Replicas,
+    optimizers: Optimizers,
+    num_pixels: int,
+    seen: Sequence[int],
+    unseen: Sequence[int],
+    ratio: tuple[float, float],
+    config: LossConfig,
+    use_discriminator: bool = True,
+    precision: Precision = FLOAT32,
+) -> dict[str, float]:
+    """One finetuning step on generated features of seen and unseen classes; E, CM untouched."""
+    model = replicas.model
+    device = model.class_embeddings.device
+    targets = sample_generation_labels(num_pixels, seen, unseen, ratio, device)
+    latent = torch.randn(num_pixels, model.generator.latent_dim, device=device)
+    with precision.autocast(device):
+        fake = replicas.generator(latent, model.class_embeddings[targets]).float()
+    adversarial = use_discriminator and config.adversarial_weight != 0.0
+
+    # 1. Heads first: D sees only fake features here (no real term), C learns every class.
+    _zero(optimizers.heads)
+    with precision.autocast(device):
+        out = replicas.heads(fake.detach())
+    head_terms = {
+        "cls": (
+            config.classification_weight,
+            losses.classification_loss(out.logits.float(), targets),
+        )
+    }
+    if adversarial:
+        head_terms["adv_d"] = (
+            config.adversarial_weight,
+            losses.discriminator_adversarial_loss(None, out.realness.float(), config.adversarial),
+        )
+    precision.backward(_weighted(head_terms))
+    precision.step(optimizers.heads)
+
+    # 2. Then G, through the updated heads.
+    _zero(optimizers.generator, optimizers.heads)
+    with precision.autocast(device):
+        out = model.heads(fake)
+    terms = {
+        "cls": (
+            config.classification_weight,
+            losses.classification_loss(out.logits.float(), targets),
+        )
+    }
+    if adversarial:
+        terms["adv_g"] = (
+            config.adversarial_weight,
+            losses.generator_adversarial_loss(out.realness.float(), config.adversarial),
+        )
+    precision.backward(_weighted(terms))
+    precision.step(optimizers.generator)
+    precision.update()
+    _zero(optimizers.heads)
+
+    log = {f"ft_loss_{name}": float(value.detach()) for name, (_, value) in terms.items()}
+    log.update(
+        {f"ft_heads_{name}": float(value.detach()) for name, (_, value) in head_terms.items()}
+    )
+    log["ft_unseen_fraction"] = (
+        float(torch.isin(targets, torch.as_tensor(list(unseen), device=device)).float().mean())
+        if unseen
+        else 0.0
+    )
+    return log

@@ -62,6 +62,11 @@ def _convert(hint: Any, value: Any, source: str, key: str) -> Any:
         return value
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if hint is float and isinstance(value, str):
+        try:
+            return float(value)  # YAML 1.1 reads "1e-3" as a string
+        except ValueError:
+            pass
     if hint is bool and not isinstance(value, bool):
         raise ConfigError(f"{source}: '{key}' = {value!r} must be true or false")
     if hint is int and (isinstance(value, bool) or not isinstance(value, int)):

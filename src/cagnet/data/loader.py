@@ -87,7 +87,9 @@ def training_loader(
         TrainingSet(reader, augment_config),
         batch_sampler=sampler,
         num_workers=num_workers,
-        persistent_workers=False,
+        # Its own generator: creating the loader must not draw from the global RNG, or a resumed
+        # run would continue from a different random state than an uninterrupted one.
+        generator=torch.Generator().manual_seed(seed),
     )
 
 

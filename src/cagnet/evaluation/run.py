@@ -15,7 +15,7 @@ from cagnet.visualize import save_panel
 
 
 def format_table(report: Report, title: str = "") -> str:
-    """The paper's Table 1 layout as Markdown: hIoU, then mIoU / pixel acc. / mean acc. per group."""
+    """The paper's Table 1 layout in Markdown: hIoU, then mIoU, pixel and mean accuracy."""
     header = (
         "| hIoU | mIoU | pixel acc. | mean acc. | seen mIoU | seen pixel acc. | seen mean acc. "
         "| unseen mIoU | unseen pixel acc. | unseen mean acc. |\n|" + "---|" * 10

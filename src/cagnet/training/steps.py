@@ -74,15 +74,28 @@ class Precision(NamedTuple):
 FLOAT32 = Precision(None, None)
 
 
-def _weighted(terms: dict[str, tuple[float, torch.Tensor]]) -> torch.Tensor:
-    """Sum of weight * term over the terms whose weight is not 0."""
+def _weighted(terms: dict[str, tuple[float, torch.Tensor]]) -> torch.Tensor | None:
+    """Sum of weight * term over the terms whose weight is not 0; None when all are 0."""
     total = None
     for weight, value in terms.values():
         if weight != 0.0:
             total = weight * value if total is None else total + weight * value
-    if total is None:
-        raise ValueError("every loss term has weight 0: nothing to optimise")
     return total
+
+
+def _minimise(
+    terms: dict[str, tuple[float, torch.Tensor]],
+    precision: "Precision",
+    *optimizers: torch.optim.Optimizer | None,
+) -> None:
+    """Backpropagate the weighted sum and step ``optimizers``; nothing when every weight is 0."""
+    total = _weighted(terms)
+    if total is None:
+        return
+    precision.backward(total)
+    for optimizer in optimizers:
+        if optimizer is not None:
+            precision.step(optimizer)
 
 
 def _zero(*optimizers: torch.optim.Optimizer | None) -> None:
@@ -155,8 +168,7 @@ def training_step(
                 realness[:num_real], realness[num_real:], config.adversarial
             ),
         )
-    precision.backward(_weighted(head_terms))
-    precision.step(optimizers.heads)
+    _minimise(head_terms, precision, optimizers.heads)
 
     # 2. Then E, CM and G minimise the objective through the updated heads.
     _zero(optimizers.segmentation, optimizers.generator, optimizers.heads)
@@ -188,10 +200,12 @@ def training_step(
         mu = to_pixels(context.mu)[labelled].float()
         logvar = to_pixels(context.logvar)[labelled].float()
         terms["kl"] = (config.kl_weight, losses.kl_loss(mu, logvar))
-    precision.backward(_weighted(terms))
-    precision.step(optimizers.segmentation)
-    if optimizers.generator is not None and fake is not None:
-        precision.step(optimizers.generator)
+    _minimise(
+        terms,
+        precision,
+        optimizers.segmentation,
+        optimizers.generator if fake is not None else None,
+    )
     precision.update()
     _zero(optimizers.heads)  # step 2 left gradients on the heads; they are not applied
 
@@ -242,8 +256,7 @@ def finetuning_step(
             config.adversarial_weight,
             losses.discriminator_adversarial_loss(None, out.realness.float(), config.adversarial),
         )
-    precision.backward(_weighted(head_terms))
-    precision.step(optimizers.heads)
+    _minimise(head_terms, precision, optimizers.heads)
 
     # 2. Then G, through the updated heads.
     _zero(optimizers.generator, optimizers.heads)
@@ -260,8 +273,7 @@ def finetuning_step(
             config.adversarial_weight,
             losses.generator_adversarial_loss(out.realness.float(), config.adversarial),
         )
-    precision.backward(_weighted(terms))
-    precision.step(optimizers.generator)
+    _minimise(terms, precision, optimizers.generator)
     precision.update()
     _zero(optimizers.heads)
 

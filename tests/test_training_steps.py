@@ -1,0 +1,133 @@
+import pytest
+import torch
+
+from cagnet import losses
+from cagnet.config import LossConfig
+from cagnet.data.sample import IGNORE_INDEX
+from cagnet.data.split import ZeroShotSplit
+from cagnet.training.label_maps import sample_generation_labels
+from cagnet.training.optim import build_optimizers
+from cagnet.config import TrainConfig
+from cagnet.training.schedule import FINETUNING, TRAINING, parse_ratio, phase
+from cagnet.training.steps import Replicas, finetuning_step, training_step
+
+from helpers import tiny_model
+
+SEEN, UNSEEN = (0, 1, 2), (3, 4)
+
+
+def _setup(**train):
+    model = tiny_model()
+    replicas = Replicas(model, model.encoder, model.generator, model.heads)
+    return model, replicas, build_optimizers(model, TrainConfig(**train))
+
+
+def _batch():
+    torch.manual_seed(1)
+    images = torch.randn(2, 3, 16, 16)
+    labels = torch.randint(0, 5, (2, 16, 16))
+    split = ZeroShotSplit(tuple("abcde"), UNSEEN)
+    return images, split.training_labels(labels)
+
+
+def test_training_labels_hide_every_unseen_pixel():
+    split = ZeroShotSplit(tuple("abcde"), UNSEEN)
+    labels = torch.tensor([[0, 3, 4, 255, 2]])
+    assert split.training_labels(labels).tolist() == [[0, 255, 255, 255, 2]]
+
+
+def test_no_unseen_label_reaches_a_training_loss(monkeypatch):
+    seen_targets = []
+    original = losses.classification_loss
+
+    def recording(logits, labels):
+        seen_targets.append(labels.clone())
+        return original(logits, labels)
+
+    monkeypatch.setattr(losses, "classification_loss", recording)
+    model, replicas, optimizers = _setup()
+    images, labels = _batch()
+    training_step(replicas, optimizers, images, labels, LossConfig())
+    assert seen_targets and all(not torch.isin(t, torch.tensor(UNSEEN)).any() for t in seen_targets)
+    assert all((t != IGNORE_INDEX).all() for t in seen_targets)
+
+
+def test_finetuning_step_leaves_backbone_and_cm_unchanged():
+    model, replicas, optimizers = _setup()
+    before = {k: v.clone() for k, v in model.encoder.state_dict().items()}
+    heads_before = [p.clone() for p in model.heads.parameters()]
+    generator_before = [p.clone() for p in model.generator.parameters()]
+    finetuning_step(replicas, optimizers, 64, SEEN, UNSEEN, (1.0, 1.0), LossConfig())
+    after = model.encoder.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert any(not torch.equal(a, b) for a, b in zip(heads_before, model.heads.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(generator_before, model.generator.parameters()))
+
+
+def test_training_step_updates_every_part():
+    model, replicas, optimizers = _setup(lr=0.1)
+    parts = [model.encoder.backbone, model.encoder.contextual_module, model.generator, model.heads]
+    before = [[p.clone() for p in part.parameters()] for part in parts]
+    images, labels = _batch()
+    training_step(replicas, optimizers, images, labels, LossConfig())
+    for old, part in zip(before, parts):
+        assert any(not torch.equal(a, b) for a, b in zip(old, part.parameters()))
+
+
+def _rec_gradient_on_cm(detach: bool) -> float:
+    model, replicas, optimizers = _setup()
+    images, labels = _batch()
+    config = LossConfig(
+        classification_weight=0.0,
+        generated_classification_weight=0.0,
+        adversarial_weight=0.0,
+        kl_weight=0.0,
+        reconstruction_weight=1.0,
+    )
+    captured = {}
+
+    def capture(_optimizer):
+        captured["grad"] = sum(
+            p.grad.abs().sum().item()
+            for p in model.encoder.contextual_module.parameters()
+            if p.grad is not None
+        )
+
+    optimizers.segmentation.register_step_pre_hook(lambda opt, args, kwargs: capture(opt))
+    training_step(replicas, optimizers, images, labels, config, detach_generator_input=detach)
+    return captured["grad"]
+
+
+def test_reconstruction_gradient_reaches_the_contextual_module_by_default():
+    assert _rec_gradient_on_cm(detach=False) > 0
+
+
+def test_official_detached_generator_input_cuts_that_gradient():
+    assert _rec_gradient_on_cm(detach=True) == 0
+
+
+def test_generated_ratio_follows_r():
+    torch.manual_seed(0)
+    labels = sample_generation_labels(20000, SEEN, UNSEEN, (1.0, 1.0))
+    unseen_fraction = torch.isin(labels, torch.tensor(UNSEEN)).float().mean().item()
+    assert unseen_fraction == pytest.approx(0.5, abs=0.02)
+    labels = sample_generation_labels(20000, SEEN, UNSEEN, (1.0, 10.0))
+    assert torch.isin(labels, torch.tensor(UNSEEN)).float().mean().item() == pytest.approx(
+        10 / 11, abs=0.02
+    )
+    only_unseen = sample_generation_labels(1000, SEEN, UNSEEN, (0.0, 1.0))
+    assert torch.isin(only_unseen, torch.tensor(UNSEEN)).all()
+    assert set(labels.unique().tolist()) == set(SEEN + UNSEEN)
+    assert parse_ratio("classes", 15, 5) == (15.0, 5.0)
+    with pytest.raises(ValueError, match="unseen_ratio"):
+        parse_ratio("1-1", 1, 1)
+
+
+def test_schedule_alternates_every_block_after_pretraining():
+    config = TrainConfig(iterations=50, pretrain_iterations=10, alternate_every=10)
+    phases = [phase(i, config) for i in range(50)]
+    assert phases[:10] == [TRAINING] * 10
+    assert phases[10:20] == [FINETUNING] * 10
+    assert phases[20:30] == [TRAINING] * 10
+    assert phases[30:40] == [FINETUNING] * 10
+    assert all(phase(i, config, has_generator=False) == TRAINING for i in range(50))

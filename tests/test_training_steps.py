@@ -123,11 +123,17 @@ def test_generated_ratio_follows_r():
         parse_ratio("1-1", 1, 1)
 
 
-def test_schedule_alternates_every_block_after_pretraining():
+def test_schedule_alternates_every_block_and_ends_with_finetuning():
     config = TrainConfig(iterations=50, pretrain_iterations=10, alternate_every=10)
     phases = [phase(i, config) for i in range(50)]
     assert phases[:10] == [TRAINING] * 10
-    assert phases[10:20] == [FINETUNING] * 10
-    assert phases[20:30] == [TRAINING] * 10
-    assert phases[30:40] == [FINETUNING] * 10
+    assert phases[10:20] == [TRAINING] * 10
+    assert phases[20:30] == [FINETUNING] * 10
+    assert phases[30:40] == [TRAINING] * 10
+    assert phases[40:50] == [FINETUNING] * 10
+    uneven = TrainConfig(iterations=45, pretrain_iterations=10, alternate_every=10)
+    uneven_phases = [phase(i, uneven) for i in range(45)]
+    assert uneven_phases[10:15] == [TRAINING] * 5  # a partial block, counted from the end
+    assert uneven_phases[15:25] == [FINETUNING] * 10
+    assert uneven_phases[-1] == FINETUNING
     assert all(phase(i, config, has_generator=False) == TRAINING for i in range(50))

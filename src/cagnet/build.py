@@ -1,22 +1,20 @@
-"""Build the data, the zero-shot split, the class embeddings and the model from a config."""
+"""Build the data, the zero-shot split and the class embeddings from a config.
+
+Models are built by their method (``cagnet.methods``)."""
 
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
-import torch
+import numpy as np
 
 from cagnet.config import Config
-from cagnet.data.readers import build_reader, unseen_names
+from cagnet.data.readers import RemappedReader, build_reader, unseen_names
+from cagnet.data.sample import IGNORE_INDEX
 from cagnet.data.split import ZeroShotSplit
 from cagnet.data.synthetic import SYNTHETIC_CLASSES, generate_synthetic
 from cagnet.embeddings import class_embeddings
-from cagnet.errors import ConfigError, EmbeddingError
-from cagnet.models.backbones import build_backbone
-from cagnet.models.cagnet import CaGNet, ContextEncoder
-from cagnet.models.contextual_module import ContextualModule
-from cagnet.models.generator import Generator
-from cagnet.models.heads import SharedHeads
+from cagnet.errors import EmbeddingError
 
 SYNTHETIC_EMBEDDINGS = "synthetic_glove50.npy"
 DEFAULT_SYNTHETIC_ROOT = Path("data") / "synthetic"
@@ -24,11 +22,25 @@ DEFAULT_SYNTHETIC_ROOT = Path("data") / "synthetic"
 
 @dataclass(frozen=True)
 class Data:
-    """The readers of a config's data set and its zero-shot split."""
+    """The readers of a config's data set and its zero-shot split.
+
+    Attributes:
+        train: the training split with every unseen-class pixel already set to 255.
+        val: the evaluation split with all labels.
+        split: which classes are seen and unseen.
+    """
 
     train: object
     val: object
     split: ZeroShotSplit
+
+
+def hide_unseen(reader, split: ZeroShotSplit):
+    """``reader`` with unseen-class labels replaced by 255: training never sees them."""
+    lookup = np.full(256, IGNORE_INDEX)
+    lookup[: split.num_classes] = np.arange(split.num_classes)
+    lookup[list(split.unseen)] = IGNORE_INDEX
+    return RemappedReader(reader, lookup, reader.class_names, name=f"{reader.name} (unseen hidden)")
 
 
 def prepare_dataset(config: Config, progress: bool = True) -> Config:
@@ -52,7 +64,7 @@ def build_data(config: Config) -> Data:
     split = ZeroShotSplit.from_names(
         names, unseen_names(config.dataset, names), source="dataset.unseen"
     )
-    return Data(train=train, val=val, split=split)
+    return Data(train=hide_unseen(train, split), val=val, split=split)
 
 
 def build_embeddings(config: Config, class_names: tuple[str, ...], base_dir: Path | None = None):
@@ -67,33 +79,3 @@ def build_embeddings(config: Config, class_names: tuple[str, ...], base_dir: Pat
         asset = resources.files("cagnet") / "assets" / SYNTHETIC_EMBEDDINGS
         sources = (str(asset),)
     return class_embeddings(sources, class_names, base_dir=base_dir)
-
-
-def build_model(config: Config, embeddings: torch.Tensor) -> CaGNet:
-    """CaGNet with its parts switched on or off by ``config.model``."""
-    model_config = config.model
-    if model_config.method != "cagnet":
-        raise ConfigError(f"model.method={model_config.method!r}; this build knows 'cagnet'")
-    backbone = build_backbone(model_config.backbone)
-    channels = backbone.out_channels
-    contextual = (
-        ContextualModule(channels, model_config.contextual)
-        if model_config.use_contextual_module
-        else None
-    )
-    encoder = ContextEncoder(backbone, contextual, residual=model_config.residual)
-    generator = (
-        Generator(
-            latent_dim=channels,
-            embedding_dim=embeddings.shape[1],
-            feature_dim=channels,
-            hidden=model_config.generator_hidden,
-            dropout=model_config.generator_dropout,
-        )
-        if model_config.use_generator
-        else None
-    )
-    heads = SharedHeads(
-        channels, embeddings.shape[0], model_config.heads_hidden, model_config.heads_dropout
-    )
-    return CaGNet(encoder, generator, heads, embeddings)

@@ -1,12 +1,22 @@
 """The ``cagnet`` command: train, eval, demo, embed."""
 
 import argparse
+import importlib
 import sys
 import time
 from pathlib import Path
 
 from cagnet.config import Config, load_config
 from cagnet.errors import CagnetError
+
+# Sub-commands that live beside the concept they serve: (module, function adding the parser).
+PLUGINS = (
+    ("cagnet.embeddings.cli", "add_embed_parser"),
+    ("cagnet.evaluation.calibration_cli", "add_calibrate_parser"),
+    ("cagnet.training.self_training_cli", "add_self_train_parser"),
+    ("cagnet.compare.cli", "add_compare_parser"),
+    ("cagnet.data.feature_cache_cli", "add_cache_parser"),
+)
 
 
 def _config_arguments(parser: argparse.ArgumentParser, config_required: bool = True) -> None:
@@ -116,12 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser.add_argument("--quiet", action="store_true", help="no progress bars")
     demo_parser.set_defaults(func=command_demo)
 
-    try:
-        from cagnet.embeddings.cli import add_embed_parser
-
-        add_embed_parser(commands)
-    except ImportError:
-        pass
+    for module_name, function_name in PLUGINS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if not module_name.startswith(str(error.name)):
+                raise
+            continue  # a sub-command whose module is not part of this build
+        getattr(module, function_name)(commands)
     return parser
 
 

@@ -105,6 +105,36 @@ class EvalConfig:
 
 
 @dataclass(frozen=True)
+class ZS3NetConfig:
+    """ZS3Net's stages after the segmentation network is trained (``cagnet.methods.zs3net``)."""
+
+    generator_iterations: int = 200
+    classifier_iterations: int = 200
+    noise_dim: int = 300
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """SPNet-c's calibration: gamma subtracted from seen-class scores at test time."""
+
+    gamma: float = 0.0
+
+
+@dataclass(frozen=True)
+class SelfTrainingConfig:
+    """Self-training (ST): pseudo-label unlabelled training pixels, then train on."""
+
+    enabled: bool = False
+
+
+@dataclass(frozen=True)
+class FeatureCacheConfig:
+    """Frozen-backbone mode: backbone outputs computed once and reused."""
+
+    enabled: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     """A whole experiment."""
 
@@ -120,6 +150,10 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    zs3net: ZS3NetConfig = field(default_factory=ZS3NetConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    self_training: SelfTrainingConfig = field(default_factory=SelfTrainingConfig)
+    feature_cache: FeatureCacheConfig = field(default_factory=FeatureCacheConfig)
 
 
 def load_config(path: Path | None = None, overrides: Sequence[str] = ()) -> Config:

@@ -25,7 +25,7 @@ class MetricLogger:
             except ImportError:
                 self.writer = None
 
-    def log(self, iteration: int, values: dict[str, float]) -> None:
+    def log(self, iteration: int, values: dict[str, float | str]) -> None:
         if not self.enabled:
             return
         row = {"iteration": iteration, **values}
@@ -39,7 +39,8 @@ class MetricLogger:
                 csv.DictWriter(stream, fieldnames=self.fields).writerow(row)
         if self.writer is not None:
             for key, value in values.items():
-                self.writer.add_scalar(key, value, iteration)
+                if isinstance(value, int | float):
+                    self.writer.add_scalar(key, value, iteration)
 
     def truncate(self, iteration: int) -> None:
         """Drop rows logged at or after ``iteration`` (a resumed run logs them again)."""

@@ -1,6 +1,7 @@
 """The explicit training loop: build, (resume,) alternate the two steps, log, save, evaluate."""
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,19 +10,19 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from cagnet.build import build_data, build_embeddings, build_model, prepare_dataset
+from cagnet.build import Data, build_data, build_embeddings, prepare_dataset
 from cagnet.config import Config
 from cagnet.config_io import from_dict, read_yaml, to_dict
 from cagnet.data.loader import training_loader
 from cagnet.errors import CheckpointError, ConfigError, RunFolderError
 from cagnet.evaluation.run import evaluate_and_save
+from cagnet.methods import StepInputs, get_method
 from cagnet.training import distributed
 from cagnet.training.checkpoint import CHECKPOINT_NAME, load_checkpoint, restore, save_checkpoint
 from cagnet.training.logger import MetricLogger
-from cagnet.training.optim import build_optimizers, set_learning_rates
 from cagnet.training.run_folder import new_run_folder, write_yaml
-from cagnet.training.schedule import FINETUNING, TRAINING, parse_ratio, phase
-from cagnet.training.steps import FLOAT32, Precision, Replicas, finetuning_step, training_step
+from cagnet.training.schedule import parse_ratio
+from cagnet.training.steps import FLOAT32, Precision
 
 CONFIG_NAME = "config.yaml"
 
@@ -87,6 +88,8 @@ def train(
     progress: bool = True,
     evaluate_at_end: bool = True,
     stop_after: int | None = None,
+    init_from: Path | None = None,
+    data_hook: Callable[[Data], Data] | None = None,
 ) -> TrainResult:
     """Train a model from ``config`` (or continue the run in folder ``resume``).
 
@@ -94,6 +97,9 @@ def train(
         run_dir: an exact, new run folder; default ``output_dir/<name>-<timestamp>``.
         resume: a run folder with a checkpoint; its saved config is used, ``config`` ignored.
         stop_after: stop (with a checkpoint) after this many iterations, as an interruption would.
+        init_from: a checkpoint whose model weights start this run (e.g. self-training continues
+            a trained model); optimisers and iteration start fresh.
+        data_hook: replaces the data after it is built (e.g. adds pseudo-labels to ``train``).
 
     Returns:
         The run folder and the final metrics (None when not evaluated).
@@ -116,10 +122,15 @@ def train(
     folder = Path(resume) if resume is not None else _shared_run_folder(config, run_dir, context)
 
     seed_everything(config.seed)  # identical initial weights on every rank
+    method = get_method(config.model.method)
     data = build_data(config)
+    if data_hook is not None:
+        data = data_hook(data)
     embeddings = build_embeddings(config, data.split.class_names)
-    model = build_model(config, embeddings).to(device)
-    optimizers = build_optimizers(model, config.train)
+    model = method.build_model(config, embeddings).to(device)
+    if init_from is not None and resume is None:
+        restore_model_only(model, load_checkpoint(init_from), str(init_from))
+    optimizers = method.build_optimizers(model, config)
     named_optimizers = optimizers._asdict()
     start = 0
     if resume is not None:
@@ -130,77 +141,61 @@ def train(
         if context.is_main:
             write_yaml(folder / CONFIG_NAME, to_dict(config))
 
-    replicas = Replicas(
-        model=model,
-        encoder=distributed.wrap(model.encoder, context, device),
-        generator=distributed.wrap(model.generator, context, device),
-        heads=distributed.wrap(model.heads, context, device),
-    )
+    replicas = method.replicate(model, context, device)
     train_config = config.train
     total = train_config.iterations
     end = total if stop_after is None else min(total, start + stop_after)
-    has_generator = model.generator is not None
-    schedule = [phase(it, train_config, has_generator) for it in range(total)]
-    # Only training iterations read images; the data stream counts training iterations.
-    first = int(np.sum([p == TRAINING for p in schedule[:start]]))
-    last = int(np.sum([p == TRAINING for p in schedule[:end]]))
+    schedule = [method.phase(it, config, model) for it in range(total)]
+    reads = [method.reads_images(p) for p in schedule]
+    # Only iterations that read images advance the data stream, which counts them.
     batches = iter(
         training_loader(
             data.train,
             config.augment,
             train_config.batch_size,
             config.seed,
-            first,
-            last,
+            sum(reads[:start]),
+            sum(reads[:end]),
             context.rank,
             context.world_size,
             train_config.num_workers,
         )
     )
     ratio = parse_ratio(train_config.unseen_ratio, len(data.split.seen), len(data.split.unseen))
-    feature_size = -(-config.augment.crop_size // model.encoder.backbone.output_stride)
+    stride = getattr(model_backbone(model), "output_stride", 1)
+    feature_size = -(-config.augment.crop_size // stride)
     finetune_pixels = train_config.finetune_pixels or train_config.batch_size * feature_size**2
     logger = MetricLogger(folder, enabled=context.is_main)
     logger.truncate(start)
-    model_config = config.model
 
     bar = tqdm(
         range(start, end), desc="train", disable=not (progress and context.is_main), initial=start
     )
     bar.total = total
     for iteration in bar:
-        learning_rate = set_learning_rates(optimizers, train_config, iteration)
+        learning_rate = method.set_learning_rates(optimizers, config, iteration)
         model.train()
-        if schedule[iteration] == FINETUNING:
-            log = finetuning_step(
-                replicas,
-                optimizers,
-                finetune_pixels,
-                data.split.seen,
-                data.split.unseen,
-                ratio,
-                config.loss,
-                use_discriminator=model_config.use_discriminator,
-                precision=precision,
-            )
-        else:
+        images = labels = None
+        if reads[iteration]:
             images, labels = next(batches)
-            images, labels = images.to(device), data.split.training_labels(labels.to(device))
-            log = training_step(
-                replicas,
-                optimizers,
-                images,
-                labels,
-                config.loss,
-                use_discriminator=model_config.use_discriminator,
-                detach_generator_input=model_config.detach_generator_input,
-                precision=precision,
-            )
+            images, labels = images.to(device), labels.to(device)  # unseen already hidden
+        inputs = StepInputs(
+            replicas=replicas,
+            optimizers=optimizers,
+            images=images,
+            labels=labels,
+            split=data.split,
+            config=config,
+            precision=precision,
+            finetune_pixels=finetune_pixels,
+            ratio=ratio,
+            iteration=iteration,
+        )
+        log = method.step(schedule[iteration], inputs)
         done = iteration + 1
         if iteration % train_config.log_every == 0 or done == end:
             log = distributed.average(log, context)
-            log.update(lr=learning_rate, phase=float(schedule[iteration] == FINETUNING))
-            logger.log(iteration, log)
+            logger.log(iteration, {**log, "lr": learning_rate, "phase": schedule[iteration]})
             shown = {k: v for k, v in log.items() if k in ("loss_cls", "loss_rec", "loss_kl")}
             bar.set_postfix({k: f"{v:.3g}" for k, v in shown.items()})
         if context.is_main and (done % train_config.checkpoint_every == 0 or done == end):
@@ -214,7 +209,9 @@ def train(
             )
         if train_config.eval_every and done % train_config.eval_every == 0 and done < total:
             if context.is_main:
-                report = evaluate_and_save(model, data, config, folder, device, tag=f"iter{done}")
+                report = evaluate_and_save(
+                    model, data, config, folder, device, tag=f"iter{done}", progress=False
+                )
                 logger.log(iteration, {f"val_{k}": v for k, v in report.flat().items()})
             distributed.barrier(context)
     bar.close()
@@ -222,18 +219,27 @@ def train(
 
     metrics = None
     if evaluate_at_end and end == total and context.is_main:
-        report = evaluate_and_save(model, data, config, folder, device, overlays=True)
+        report = evaluate_and_save(
+            model, data, config, folder, device, overlays=True, progress=progress
+        )
         metrics = report.as_dict()
     distributed.barrier(context)
     distributed.shutdown(context)
     return TrainResult(run_dir=folder, metrics=metrics)
 
 
+def model_backbone(model: torch.nn.Module) -> torch.nn.Module | None:
+    """The backbone E of any method's model (they keep it at ``encoder.backbone``)."""
+    encoder = getattr(model, "encoder", None)
+    return getattr(encoder, "backbone", None)
+
+
 def load_trained_model(config: Config, checkpoint: Path, device: torch.device):
     """Build the model of ``config`` and load weights from ``checkpoint`` (for evaluation)."""
     config = prepare_dataset(config, progress=False)
     data = build_data(config)
-    model = build_model(config, build_embeddings(config, data.split.class_names))
+    method = get_method(config.model.method)
+    model = method.build_model(config, build_embeddings(config, data.split.class_names))
     payload = load_checkpoint(checkpoint)
     restore_model_only(model, payload, str(checkpoint))
     return model.to(device).eval(), data, config

@@ -10,13 +10,14 @@ def phase(iteration: int, config: TrainConfig, has_generator: bool = True) -> st
     """Which step iteration ``iteration`` (0-based) runs.
 
     Pure training for ``pretrain_iterations``, then finetuning and training alternate in blocks of
-    ``alternate_every`` iterations, starting with finetuning (training has just run). Models
-    without a generator only ever train.
+    ``alternate_every`` iterations. Blocks are counted back from the last iteration so that the
+    run always ends with a finetuning block: a classifier last updated on real seen features
+    alone forgets the unseen classes. Models without a generator only ever train.
     """
     if not has_generator or iteration < config.pretrain_iterations:
         return TRAINING
-    block = (iteration - config.pretrain_iterations) // max(1, config.alternate_every)
-    return FINETUNING if block % 2 == 0 else TRAINING
+    block_from_end = (config.iterations - 1 - iteration) // max(1, config.alternate_every)
+    return FINETUNING if block_from_end % 2 == 0 else TRAINING
 
 
 def poly_factor(iteration: int, total: int, power: float) -> float:

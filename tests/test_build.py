@@ -11,7 +11,9 @@ def test_training_reader_never_shows_an_unseen_label(tmp_path):
     data = build_data(config)
     unseen = list(data.split.unseen)
     assert [data.split.class_names[i] for i in unseen] == [
-        "green square", "blue triangle", "yellow circle"
+        "green square",
+        "blue triangle",
+        "yellow circle",
     ]
     val_has_unseen = any(np.isin(data.val[i].label, unseen).any() for i in range(len(data.val)))
     assert val_has_unseen  # the check below is not vacuous

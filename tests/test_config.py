@@ -6,7 +6,9 @@ from cagnet.errors import ConfigError
 
 
 def test_defaults_and_overrides():
-    config = load_config(None, ["train.iterations=7", "model.generator_hidden=[8, 4]", "train.lr=1e-3"])
+    config = load_config(
+        None, ["train.iterations=7", "model.generator_hidden=[8, 4]", "train.lr=1e-3"]
+    )
     assert config.train.iterations == 7
     assert config.model.generator_hidden == (8, 4)
     assert config.train.lr == pytest.approx(1e-3)

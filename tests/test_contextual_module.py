@@ -78,7 +78,8 @@ def test_mask_center_keeps_centre_taps_out():
 def test_variants_change_parameter_count():
     paper = sum(p.numel() for p in ContextualModule(8).parameters())
     pointwise = sum(
-        p.numel() for p in ContextualModule(8, ContextualModuleConfig(layer="pointwise")).parameters()
+        p.numel()
+        for p in ContextualModule(8, ContextualModuleConfig(layer="pointwise")).parameters()
     )
     assert pointwise < paper
 

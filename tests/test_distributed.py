@@ -17,9 +17,18 @@ def test_two_gloo_processes_train_and_only_rank0_writes(tmp_path):
     overrides = small_overrides(tmp_path, iterations=4) + ["device=cpu"]
     config_path.write_text(yaml.safe_dump(parse_overrides(overrides)))
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-        "--master_port=29517", "-m", "cagnet.cli", "train", str(config_path),
-        "--run-dir", str(tmp_path / "run"), "--quiet",
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--master_port=29517",
+        "-m",
+        "cagnet.cli",
+        "train",
+        str(config_path),
+        "--run-dir",
+        str(tmp_path / "run"),
+        "--quiet",
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)

@@ -43,3 +43,38 @@ def test_hiou_zero_without_nan():
     result = report(confusion, seen=[0], unseen=[1])
     assert result.hiou == 0.0 and result.unseen.miou == 0.0
     assert not any(math.isnan(v) for v in result.flat().values())
+
+
+def test_evaluate_never_predicts_an_invalid_class():
+    from cagnet.data.sample import Sample
+    from cagnet.data.split import ZeroShotSplit
+    from cagnet.evaluation.evaluator import evaluate
+    import numpy as np
+
+    class OneImage:
+        class_names = ("a", "b", "c")
+
+        def __len__(self):
+            return 1
+
+        def __getitem__(self, index):
+            return Sample(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), np.int64), "x")
+
+    def segment(images):  # class 2 scores highest everywhere
+        logits = torch.zeros(images.shape[0], 3, 4, 4)
+        logits[:, 2] = 5.0
+        logits[:, 0] = 1.0
+        return logits
+
+    split = ZeroShotSplit(("a", "b", "c"), (2,))
+    raw, _ = evaluate(segment, OneImage(), split, torch.device("cpu"), progress=False)
+    masked, confusion = evaluate(
+        segment,
+        OneImage(),
+        split,
+        torch.device("cpu"),
+        progress=False,
+        valid_classes=[True, True, False],
+    )
+    assert raw.seen.pixel_accuracy == 0.0
+    assert masked.seen.pixel_accuracy == 1.0 and confusion[:, 2].sum() == 0

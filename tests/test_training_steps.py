@@ -61,7 +61,9 @@ def test_finetuning_step_leaves_backbone_and_cm_unchanged():
     after = model.encoder.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert any(not torch.equal(a, b) for a, b in zip(heads_before, model.heads.parameters()))
-    assert any(not torch.equal(a, b) for a, b in zip(generator_before, model.generator.parameters()))
+    assert any(
+        not torch.equal(a, b) for a, b in zip(generator_before, model.generator.parameters())
+    )
 
 
 def test_training_step_updates_every_part():

@@ -48,6 +48,7 @@ def evaluate(
     indices: Sequence[int] | None = None,
     progress: bool = True,
     on_batch: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, list[int]], None] | None = None,
+    valid_classes: Sequence[bool] | None = None,
 ) -> tuple[Report, torch.Tensor]:
     """Accumulate a confusion matrix over ``reader`` and score it.
 
@@ -57,6 +58,9 @@ def evaluate(
         indices: the images to use; None = every image. A subset must be reported as such.
         on_batch: called with (images, predictions, labels, indices) at label resolution, e.g.
             to draw overlays.
+        valid_classes: (K,) bool; classes marked False can never be in the ground truth
+            (COCO-stuff's never-annotated things): they are never predicted and, being absent
+            from the ground truth, never enter a mean.
 
     Returns:
         The report and the (K, K) confusion matrix.
@@ -64,11 +68,16 @@ def evaluate(
     indices = list(range(len(reader))) if indices is None else list(indices)
     confusion = torch.zeros(split.num_classes, split.num_classes, dtype=torch.long)
     loader = evaluation_loader(reader, indices, batch_size)
+    invalid = None
+    if valid_classes is not None:
+        invalid = ~torch.as_tensor(list(valid_classes), dtype=torch.bool, device=device)
     for images, labels, batch_indices in tqdm(
         loader, desc="evaluate", disable=not progress, leave=False
     ):
         images, labels = images.to(device), labels.to(device)
         logits = segment(images).float()
+        if invalid is not None and bool(invalid.any()):
+            logits = logits.masked_fill(invalid[None, :, None, None], float("-inf"))
         predictions, targets = predict(logits, labels, resolution)
         confusion += confusion_matrix(predictions, targets, split.num_classes).cpu()
         if on_batch is not None:

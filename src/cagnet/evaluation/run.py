@@ -82,6 +82,7 @@ def evaluate_and_save(
         indices=indices,
         progress=progress,
         on_batch=draw if wanted else None,
+        valid_classes=getattr(data.val, "valid_classes", None),
     )
     subset = "" if len(indices) == count else f" (first {len(indices)} of {count} images)"
     payload = {

@@ -77,7 +77,8 @@ def evaluate(
         images, labels = images.to(device), labels.to(device)
         logits = segment(images).float()
         if invalid is not None and bool(invalid.any()):
-            logits = logits.masked_fill(invalid[None, :, None, None], float("-inf"))
+            # A large finite score: -inf would turn into NaN in the bilinear upsampling.
+            logits = logits.masked_fill(invalid[None, :, None, None], -1e9)
         predictions, targets = predict(logits, labels, resolution)
         confusion += confusion_matrix(predictions, targets, split.num_classes).cpu()
         if on_batch is not None:

@@ -70,12 +70,13 @@ def command_eval(args: argparse.Namespace) -> int:
     from cagnet.evaluation.run import evaluate_and_save
     from cagnet.training.distributed import Context
     from cagnet.training.loop import load_trained_model, resolve_device
+    from cagnet.training.run_folder import new_run_folder
 
     config = load_config(args.config, args.overrides)
     device = resolve_device(config.device, Context())
     model, data, config = load_trained_model(config, args.checkpoint, device)
-    output = args.output or args.checkpoint.parent / "eval"
-    output.mkdir(parents=True, exist_ok=True)
+    # A fresh folder each time: earlier evaluations are never overwritten.
+    output = new_run_folder(args.checkpoint.parent, "eval", explicit=args.output)
     report = evaluate_and_save(model, data, config, output, device, overlays=True)
     print(f"results in {output}")
     _print_metrics(report.as_dict())
@@ -117,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     eval_parser = commands.add_parser("eval", help="evaluate a checkpoint on the val split")
     _config_arguments(eval_parser)
     eval_parser.add_argument("--checkpoint", type=Path, required=True)
-    eval_parser.add_argument("--output", type=Path, help="folder for results (default: beside)")
+    eval_parser.add_argument(
+        "--output", type=Path, help="new folder for the results (default: RUN_DIR/eval-<time>)"
+    )
     eval_parser.set_defaults(func=command_eval)
 
     demo_parser = commands.add_parser("demo", help="train and evaluate on the embedded benchmark")

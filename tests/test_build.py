@@ -1,9 +1,8 @@
 import numpy as np
+from helpers import small_overrides
 
 from cagnet.build import build_data, prepare_dataset
 from cagnet.config import load_config
-
-from helpers import small_overrides
 
 
 def test_training_reader_never_shows_an_unseen_label(tmp_path):

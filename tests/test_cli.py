@@ -2,11 +2,10 @@ import json
 
 import pytest
 import yaml
+from helpers import small_overrides
 
 from cagnet.cli import main
 from cagnet.config_io import parse_overrides
-
-from helpers import small_overrides
 
 
 def _config_file(tmp_path, iterations=2):
@@ -50,3 +49,13 @@ def test_unseen_class_not_in_the_class_list(tmp_path, capsys):
         args += ["--set", item]
     assert main(args + ["--quiet"]) == 2
     assert "purple hexagon" in capsys.readouterr().err
+
+
+def test_demo_command_runs_its_packaged_config(tmp_path, capsys):
+    args = ["demo", "--quiet", "--run-dir", str(tmp_path / "demo")]
+    for item in small_overrides(tmp_path, iterations=2):
+        args += ["--set", item]
+    assert main(args) == 0
+    saved = yaml.safe_load((tmp_path / "demo" / "config.yaml").read_text())
+    assert saved["loss"]["content"] == "mmd" and saved["train"]["optimizer"] == "adam"
+    assert "unseen mIoU" in capsys.readouterr().out

@@ -1,7 +1,7 @@
 import pytest
 
 from cagnet.config import Config, load_config
-from cagnet.config_io import parse_overrides, to_dict, from_dict
+from cagnet.config_io import from_dict, parse_overrides, to_dict
 from cagnet.errors import ConfigError
 
 
@@ -44,3 +44,11 @@ def test_wrong_types_are_rejected():
 def test_round_trip_through_dict():
     config = load_config(None, ["model.contextual.dilations=[1, 3]"])
     assert from_dict(Config, to_dict(config), "test") == config
+
+
+def test_ratios_survive_overrides_and_unquoted_yaml_ratios_are_explained(tmp_path):
+    assert load_config(None, ["train.unseen_ratio=1:10"]).train.unseen_ratio == "1:10"
+    path = tmp_path / "r.yaml"
+    path.write_text("train:\n  unseen_ratio: 1:1\n")
+    with pytest.raises(ConfigError, match="quote"):
+        load_config(path)

@@ -6,10 +6,9 @@ import subprocess
 import sys
 
 import yaml
+from helpers import small_overrides
 
 from cagnet.config_io import parse_overrides
-
-from helpers import small_overrides
 
 
 def test_two_gloo_processes_train_and_only_rank0_writes(tmp_path):

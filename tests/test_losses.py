@@ -73,3 +73,12 @@ def test_mmd_matches_a_loop_over_classes():
     expected = torch.stack(per_class).mean()
     got = losses.mmd_loss(real, fake, labels, bandwidths, max_pixels_per_class=1000)
     assert got.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_balanced_reconstruction_weights_classes_equally():
+    real = torch.zeros(4, 2)
+    fake = torch.tensor([[1.0, 1.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+    labels = torch.tensor([0, 1, 1, 1])
+    # class 0: error 1; class 1: error 0 -> mean over classes 0.5 (plain mean: 0.25)
+    assert losses.balanced_reconstruction_loss(real, fake, labels).item() == pytest.approx(0.5)
+    assert losses.reconstruction_loss(real, fake).item() == pytest.approx(0.25)

@@ -46,10 +46,11 @@ def test_hiou_zero_without_nan():
 
 
 def test_evaluate_never_predicts_an_invalid_class():
+    import numpy as np
+
     from cagnet.data.sample import Sample
     from cagnet.data.split import ZeroShotSplit
     from cagnet.evaluation.evaluator import evaluate
-    import numpy as np
 
     class OneImage:
         class_names = ("a", "b", "c")

@@ -1,17 +1,15 @@
 import pytest
 import torch
+from helpers import tiny_model
 
 from cagnet import losses
-from cagnet.config import LossConfig
+from cagnet.config import LossConfig, TrainConfig
 from cagnet.data.sample import IGNORE_INDEX
 from cagnet.data.split import ZeroShotSplit
 from cagnet.training.label_maps import sample_generation_labels
 from cagnet.training.optim import build_optimizers
-from cagnet.config import TrainConfig
 from cagnet.training.schedule import FINETUNING, TRAINING, parse_ratio, phase
 from cagnet.training.steps import Replicas, finetuning_step, training_step
-
-from helpers import tiny_model
 
 SEEN, UNSEEN = (0, 1, 2), (3, 4)
 
@@ -60,9 +58,12 @@ def test_finetuning_step_leaves_backbone_and_cm_unchanged():
     finetuning_step(replicas, optimizers, 64, SEEN, UNSEEN, (1.0, 1.0), LossConfig())
     after = model.encoder.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
-    assert any(not torch.equal(a, b) for a, b in zip(heads_before, model.heads.parameters()))
     assert any(
-        not torch.equal(a, b) for a, b in zip(generator_before, model.generator.parameters())
+        not torch.equal(a, b) for a, b in zip(heads_before, model.heads.parameters(), strict=True)
+    )
+    assert any(
+        not torch.equal(a, b)
+        for a, b in zip(generator_before, model.generator.parameters(), strict=True)
     )
 
 
@@ -72,8 +73,8 @@ def test_training_step_updates_every_part():
     before = [[p.clone() for p in part.parameters()] for part in parts]
     images, labels = _batch()
     training_step(replicas, optimizers, images, labels, LossConfig())
-    for old, part in zip(before, parts):
-        assert any(not torch.equal(a, b) for a, b in zip(old, part.parameters()))
+    for old, part in zip(before, parts, strict=True):
+        assert any(not torch.equal(a, b) for a, b in zip(old, part.parameters(), strict=True))
 
 
 def _rec_gradient_on_cm(detach: bool) -> float:

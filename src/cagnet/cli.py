@@ -4,6 +4,7 @@ import argparse
 import importlib
 import sys
 import time
+from importlib import resources
 from pathlib import Path
 
 from cagnet.config import Config, load_config
@@ -87,7 +88,7 @@ def command_demo(args: argparse.Namespace) -> int:
     from cagnet.training.loop import train
 
     started = time.perf_counter()
-    config = load_config(None, args.overrides)  # the defaults are the demo
+    config = load_config(demo_config_path(), args.overrides)
     print(
         "cagnet demo: the embedded benchmark (16 classes; unseen: green square, blue triangle, "
         "yellow circle), small CNN, CPU-sized schedule"
@@ -99,6 +100,11 @@ def command_demo(args: argparse.Namespace) -> int:
     print(f"per-class IoU: {result.run_dir / 'metrics.md'}")
     _print_metrics(result.metrics)
     return 0
+
+
+def demo_config_path() -> Path:
+    """The demo's config, shipped inside the package (src/cagnet/configs/demo.yaml)."""
+    return Path(str(resources.files("cagnet") / "configs" / "demo.yaml"))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,8 +1,11 @@
-"""The experiment config: frozen, typed dataclasses with the paper's defaults.
+"""The experiment config: frozen, typed dataclasses.
 
-A YAML file under ``configs/`` overrides a few fields, ``--set a.b=value`` overrides more; the
-resolved config is written into the run folder (``config.yaml``) and a run is reproducible from
-it. Defaults are the embedded benchmark with the small CNN, so ``cagnet demo`` needs no file.
+The method's defaults are the paper's (lambda1 = 10, lambda2 = 100, r = 1:1, SGD at 2.5e-4 with
+poly decay, LSGAN, L_REC); the data and model defaults are small (the embedded benchmark and the
+small CNN) so that a config only states what differs. A YAML file under ``configs/`` overrides a
+few fields, ``--set a.b=value`` overrides more; the resolved config is written into the run
+folder (``config.yaml``) and a run is reproducible from it. The demo is
+``src/cagnet/configs/demo.yaml``.
 """
 
 from collections.abc import Sequence
@@ -64,7 +67,8 @@ class LossConfig:
     reconstruction_weight: float = 10.0  # lambda1
     kl_weight: float = 100.0  # lambda2
     adversarial: str = "lsgan"  # lsgan | l1
-    content: str = "l2"  # l2 (the paper's L_REC) | mmd (the official code's content loss)
+    # l2: the paper's L_REC; l2-balanced: L_REC averaged per class; mmd: the official code's
+    content: str = "l2"
     mmd_bandwidths: tuple[float, ...] = (2.0, 5.0, 10.0, 20.0, 40.0, 60.0)
     generated_classification_weight: float = 1.0  # C on G's features in the training step
 
@@ -102,36 +106,114 @@ class EvalConfig:
     batch_size: int = 4
     num_overlays: int = 4
     max_images: int = 0  # 0 = every image of the split; otherwise stated in the report
+    # Test-time options (cagnet.evaluation.test_time); the defaults evaluate each image as is.
+    warp_size: int = 0  # > 0: warp every image to warp_size^2 (official: 513), scores back
+    scales: tuple[float, ...] = ()  # multi-scale test, e.g. [0.5, 0.75, 1.0]; () = one scale
+    flip: bool = False  # also predict on horizontally flipped copies
+    scale_reduce: str = "max"  # how copies are fused: max (DeepLab's MSC) | mean
+
+    def __post_init__(self) -> None:
+        from cagnet.evaluation.test_time import check_test_time
+
+        check_test_time(
+            self.warp_size,
+            self.scales,
+            self.flip,
+            self.scale_reduce,
+            self.resolution,
+            self.batch_size,
+        )
 
 
 @dataclass(frozen=True)
 class ZS3NetConfig:
-    """ZS3Net's stages after the segmentation network is trained (``cagnet.methods.zs3net``)."""
+    """ZS3Net's stages after the segmentation network is trained (``cagnet.methods.zs3net``).
 
-    generator_iterations: int = 200
-    classifier_iterations: int = 200
+    ``train.pretrain_iterations`` train E and C, then ``generator_iterations`` train the GMMN G,
+    then ``classifier_iterations`` retrain C from a fresh init; ``train.iterations`` must be the
+    sum. Defaults follow the official code (valeoai/ZS3) where it states them.
+    """
+
+    generator_iterations: int = 300
+    classifier_iterations: int = 300
     noise_dim: int = 300
+    generator_hidden: tuple[int, ...] = (256,)
+    generator_dropout: float = 0.5
+    lr_generator: float = 2e-4  # Adam
+    # Kernels exp(-d^2 / (2 v)) summed over these v, as the official GMMN loss.
+    mmd_kernel_variances: tuple[float, ...] = (2.0, 5.0, 10.0, 20.0, 40.0, 80.0)
+    mmd_pixels_per_class: int = 128  # pixels of one class in one MMD term (official: 128)
+    # Real seen : generated unseen pixels for C; "classes" = |Cs|:|Cu| (see the method's docs).
+    unseen_ratio: str = "classes"
+    unseen_class_weight: float = 1.0  # cross-entropy weight of unseen classes (official: 100)
+    # Adam rate of C in stage (c), which starts from a fresh init (official: SGD at 10x lr).
+    lr_classifier: float = 1e-2
 
 
 @dataclass(frozen=True)
 class CalibrationConfig:
-    """SPNet-c's calibration: gamma subtracted from seen-class scores at test time."""
+    """Calibrated stacking (SPNet-c) for every method: gamma is subtracted from the seen-class
+    scores at test time; ``cagnet calibrate`` chooses it (``cagnet.evaluation.calibration``).
 
-    gamma: float = 0.0
+    ``labels`` says which labelled pixels choose gamma and is written beside gamma in reports:
+    "pseudo_unseen" (honest, default): a proxy model trained like this one, with
+    ``pseudo_unseen`` seen classes hidden too and without ``holdout_fraction`` of the training
+    images, is calibrated on those held-out images (one more training run);
+    "split:NAME": another labelled split, disjoint from the reported one;
+    "val": the reported split itself, i.e. tuning on the test labels (an optimistic bound);
+    "manual": gamma set by hand.
+    """
+
+    gamma: float = 0.0  # 0 = raw scores
+    labels: str = "pseudo_unseen"
+    max_seen_drop: float = 0.1  # keep seen mIoU >= (1 - max_seen_drop) x its raw value
+    search_min: float = 0.0
+    search_max: float = 0.0  # 0 = the 99th percentile of the seen-minus-unseen score margin
+    search_steps: int = 101
+    pseudo_unseen: tuple[str, ...] = ()  # () = as many seen classes as unseen, drawn by seed
+    holdout_fraction: float = 0.2
 
 
 @dataclass(frozen=True)
 class SelfTrainingConfig:
-    """Self-training (ST): pseudo-label unlabelled training pixels, then train on."""
+    """Self-training (ST, section 4.3, after ZS3Net): a trained model pseudo-labels the unlabelled
+    pixels of the training images with unseen classes, then training goes on with them
+    (``cagnet self-train RUN_DIR``, ``cagnet.training.self_training``).
 
-    enabled: bool = False
+    Rules: "percent" (ZS3Net) keeps, per unseen class, the ``percent`` % most confident of the
+    pixels predicted as that class over the whole training set; "topk" (the official CaGNet
+    code, its ``top_p``) labels a pixel with the best-ranked unseen class among its ``top_k``
+    best scores. ``threshold`` > 0 also drops pseudo-labels whose softmax score is below it.
+    """
+
+    enabled: bool = False  # true in the configs of the runs self-training writes
+    rule: str = "percent"  # percent | topk
+    percent: float = 75.0  # percent rule: share (%) of each unseen class's predicted pixels kept
+    top_k: int = 1  # topk rule: how many of a pixel's best classes may give its unseen label
+    threshold: float = 0.0  # minimum softmax score of a pseudo-label, both rules; 0 = none
+    rounds: int = 1  # pseudo-label then train, each round with the newest model
+    iterations: int = 0  # per round; 0 = max(train.iterations // 4, 2 * train.alternate_every)
+    lr_factor: float = 0.2  # every learning rate x this (official ST: 5e-5 vs 2.5e-4)
 
 
 @dataclass(frozen=True)
 class FeatureCacheConfig:
-    """Frozen-backbone mode: backbone outputs computed once and reused."""
+    """Frozen-backbone mode: E's outputs computed once per image and reused by every run
+    (``cagnet.data.feature_cache``; ``cagnet cache CONFIG`` builds the cache beforehand).
+
+    Attributes:
+        enabled: train and evaluate on cached features of the frozen backbone; needs
+            ``model.backbone.freeze=true`` and ``augment.scale_range=[1.0, 1.0]``. Crops are
+            taken in feature space, at offsets that are multiples of the output stride.
+        folder: where caches live; "" = ``data/feature_cache`` under the working folder.
+        flip: with ``augment.flip``: "images" also caches the features of each mirrored image
+            (exact; twice the time and space), "features" mirrors the cached maps (free, but
+            E is not exactly mirror-symmetric, so it is an approximation).
+    """
 
     enabled: bool = False
+    folder: str = ""
+    flip: str = "images"
 
 
 @dataclass(frozen=True)

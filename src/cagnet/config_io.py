@@ -4,6 +4,7 @@ Unknown keys and values of the wrong type are errors that name the key and its s
 """
 
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -15,6 +16,7 @@ import yaml
 from cagnet.errors import ConfigError
 
 T = TypeVar("T")
+RATIO = re.compile(r"\d+(\.\d*)?:\d+(\.\d*)?")
 
 
 def from_dict(cls: type[T], values: Mapping[str, Any], source: str, prefix: str = "") -> T:
@@ -71,6 +73,11 @@ def _convert(hint: Any, value: Any, source: str, key: str) -> Any:
         raise ConfigError(f"{source}: '{key}' = {value!r} must be true or false")
     if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise ConfigError(f"{source}: '{key}' = {value!r} must be an integer")
+    if hint is str and isinstance(value, int | float) and not isinstance(value, bool):
+        raise ConfigError(
+            f"{source}: '{key}' = {value!r} must be a string; quote it in YAML "
+            f"(e.g. \"1:1\": YAML reads 1:1 unquoted as the number 61)"
+        )
     if hint in (float, str) and not isinstance(value, hint):
         raise ConfigError(f"{source}: '{key}' = {value!r} must be a {hint.__name__}")
     return value
@@ -96,7 +103,10 @@ def parse_overrides(overrides: Sequence[str]) -> dict:
         if "=" not in item:
             raise ConfigError(f"--set {item!r}: write it as key=value, e.g. train.iterations=100")
         key, text = item.split("=", 1)
-        value = yaml.safe_load(text) if text.strip() else ""
+        if RATIO.fullmatch(text.strip()):
+            value = text.strip()  # YAML 1.1 would read "1:1" as the base-60 number 61
+        else:
+            value = yaml.safe_load(text) if text.strip() else ""
         node = nested
         parts = key.strip().split(".")
         for part in parts[:-1]:

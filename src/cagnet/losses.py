@@ -11,6 +11,8 @@ Which is which:
   differences.
 - ``reconstruction_loss``: L_REC, squared L2 distance of eq. 1. We average it over pixels and
   channels (the paper's sum divided by N*l), so lambda1 does not depend on the feature size.
+- ``balanced_reconstruction_loss``: L_REC averaged within each class first, then over the
+  classes present, so that large classes (sky, road) do not drown small objects.
 - ``mmd_loss``: the official code's content loss in place of L_REC: the maximum mean
   discrepancy between real and generated features of each class, with a sum of RBF kernels of
   bandwidths (2, 5, 10, 20, 40, 60), averaged over classes. Fully vectorised.
@@ -68,6 +70,23 @@ def reconstruction_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     if real.numel() == 0:
         return fake.sum() * 0.0
     return (real - fake).pow(2).mean()
+
+
+def balanced_reconstruction_loss(
+    real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor
+) -> torch.Tensor:
+    """L_REC with every class weighted equally: (N, l), (N, l), (N,) -> scalar.
+
+    The squared error of each pixel (mean over channels) is averaged within its class, and the
+    class means are averaged over the classes present.
+    """
+    if labels.numel() == 0:
+        return fake.sum() * 0.0
+    per_pixel = (real - fake).pow(2).mean(dim=1)  # (N,)
+    classes, inverse = torch.unique(labels, return_inverse=True)
+    sums = per_pixel.new_zeros(classes.numel()).index_add(0, inverse, per_pixel)
+    counts = torch.bincount(inverse, minlength=classes.numel()).to(per_pixel.dtype)
+    return (sums / counts).mean()
 
 
 def kl_loss(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from cagnet.data.feature_cache import CachedReader
 from cagnet.data.loader import evaluation_loader
 from cagnet.data.split import ZeroShotSplit
 from cagnet.data.transforms import downsample_labels
@@ -67,7 +68,10 @@ def evaluate(
     """
     indices = list(range(len(reader))) if indices is None else list(indices)
     confusion = torch.zeros(split.num_classes, split.num_classes, dtype=torch.long)
-    loader = evaluation_loader(reader, indices, batch_size)
+    if isinstance(reader, CachedReader):  # frozen-backbone mode: cached features, not images
+        loader = reader.evaluation_loader(indices, batch_size)
+    else:
+        loader = evaluation_loader(reader, indices, batch_size)
     invalid = None
     if valid_classes is not None:
         invalid = ~torch.as_tensor(list(valid_classes), dtype=torch.bool, device=device)

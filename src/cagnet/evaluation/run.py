@@ -8,8 +8,10 @@ import torch
 
 from cagnet.config import Config
 from cagnet.data.transforms import denormalise
+from cagnet.evaluation.calibration import calibration_title, evaluate_calibrated
 from cagnet.evaluation.evaluator import evaluate
 from cagnet.evaluation.metrics import Report
+from cagnet.evaluation.test_time import with_test_time_options
 from cagnet.training.run_folder import atomic_write_text
 from cagnet.visualize import save_panel
 
@@ -63,17 +65,30 @@ def evaluate_and_save(
                 continue
             overlay_dir.mkdir(exist_ok=True)
             height, width = labels[k].shape
+            if config.feature_cache.enabled:  # the inputs are cached features: read the image
+                picture = data.val[index].image
+                height, width = picture.shape[:2]
+            else:
+                picture = denormalise(images[k][:, :height, :width])
             save_panel(
                 overlay_dir / f"{index:05d}.png",
-                denormalise(images[k][:, :height, :width]),
-                labels[k].cpu().numpy(),
-                predictions[k].cpu().numpy(),
+                picture,
+                labels[k, :height, :width].cpu().numpy(),
+                predictions[k, :height, :width].cpu().numpy(),
                 split.class_names,
                 split.unseen,
             )
 
-    report, confusion = evaluate(
+    # Warp / multi-scale / flip as configured (eval.*); model.segment itself by default.
+    segment = with_test_time_options(
         model.segment,
+        config.eval.warp_size,
+        config.eval.scales,
+        config.eval.flip,
+        config.eval.scale_reduce,
+    )
+    report, confusion = evaluate(
+        segment,
         data.val,
         split,
         device,
@@ -91,11 +106,22 @@ def evaluate_and_save(
         "images_evaluated": len(indices),
         "images_in_split": count,
         "resolution": config.eval.resolution,
+        "test_time": {
+            "warp_size": config.eval.warp_size,
+            "scales": list(config.eval.scales),
+            "flip": config.eval.flip,
+            "scale_reduce": config.eval.scale_reduce,
+        },
         "class_names": list(split.class_names),
-        "unseen": [split.class_names[i] for i in split.unseen],
+        "unseen_classes": [split.class_names[i] for i in split.unseen],
         **report.as_dict(),
         "confusion": confusion.tolist(),
     }
+    calibrated_report = None
+    if config.calibration.gamma != 0.0:  # raw stays at the top level; calibrated beside it
+        calibrated_report, payload["calibrated"] = evaluate_calibrated(
+            segment, data.val, split, device, config, indices, progress
+        )
     suffix = "" if tag == "final" else f"-{tag}"
     atomic_write_text(Path(folder) / f"metrics{suffix}.json", json.dumps(payload, indent=1))
     title = f"{config.name}: {config.dataset.kind} {config.dataset.val_split}{subset}"
@@ -104,5 +130,7 @@ def evaluate_and_save(
         + "\n"
         + format_class_iou(report, split.class_names, split.unseen)
     )
+    if calibrated_report is not None:
+        text += "\n" + format_table(calibrated_report, calibration_title(config))
     atomic_write_text(Path(folder) / f"metrics{suffix}.md", text)
     return report

@@ -3,9 +3,13 @@
 from cagnet.errors import ConfigError
 from cagnet.methods.base import Method, StepInputs
 from cagnet.methods.cagnet import CaGNetMethod
+from cagnet.methods.spnet import SPNetMethod
+from cagnet.methods.zs3net import ZS3NetMethod
 
 METHODS: dict[str, Method] = {
     "cagnet": CaGNetMethod(),
+    "spnet": SPNetMethod(),
+    "zs3net": ZS3NetMethod(),
 }
 
 

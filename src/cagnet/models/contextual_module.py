@@ -12,6 +12,10 @@ convs), ``num_layers`` (five plain convs in Table 3's second row), ``multi_scale
 all context maps rather than use the last), ``selector`` ("pixel" the paper's selector, "global"
 one weight per scale from global pooling, "none"), ``mask_center`` (the "conv (mask)" row: the
 first conv's centre taps fixed at zero) and ``parallel`` (the three convs read F side by side).
+
+Two deviations from the paper's text, both forced by arithmetic: five plain 3x3 convs (Table 3,
+second row) have 47 l^2 parameters against the CM's 33 l^2, not "equal" ones; and the parallel
+convs with dilations 1, 2, 5 see 3, 5 and 11 pixels (the supplementary says 13 for the last).
 """
 
 from dataclasses import dataclass

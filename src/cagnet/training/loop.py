@@ -13,10 +13,12 @@ from tqdm import tqdm
 from cagnet.build import Data, build_data, build_embeddings, prepare_dataset
 from cagnet.config import Config
 from cagnet.config_io import from_dict, read_yaml, to_dict
+from cagnet.data.feature_cache import feature_training_loader, use_feature_cache
 from cagnet.data.loader import training_loader
 from cagnet.errors import CheckpointError, ConfigError, RunFolderError
 from cagnet.evaluation.run import evaluate_and_save
 from cagnet.methods import StepInputs, get_method
+from cagnet.plots import plot_losses
 from cagnet.training import distributed
 from cagnet.training.checkpoint import CHECKPOINT_NAME, load_checkpoint, restore, save_checkpoint
 from cagnet.training.logger import MetricLogger
@@ -130,6 +132,8 @@ def train(
     model = method.build_model(config, embeddings).to(device)
     if init_from is not None and resume is None:
         restore_model_only(model, load_checkpoint(init_from), str(init_from))
+    if config.feature_cache.enabled:  # E frozen: read its outputs from the cache from now on
+        data = use_feature_cache(model, data, config, device, progress and context.is_main)
     optimizers = method.build_optimizers(model, config)
     named_optimizers = optimizers._asdict()
     start = 0
@@ -148,8 +152,9 @@ def train(
     schedule = [method.phase(it, config, model) for it in range(total)]
     reads = [method.reads_images(p) for p in schedule]
     # Only iterations that read images advance the data stream, which counts them.
+    make_loader = feature_training_loader if config.feature_cache.enabled else training_loader
     batches = iter(
-        training_loader(
+        make_loader(
             data.train,
             config.augment,
             train_config.batch_size,
@@ -216,6 +221,8 @@ def train(
             distributed.barrier(context)
     bar.close()
     logger.close()
+    if context.is_main:
+        plot_losses(folder / "losses.csv", folder / "losses.png")
 
     metrics = None
     if evaluate_at_end and end == total and context.is_main:
@@ -242,6 +249,8 @@ def load_trained_model(config: Config, checkpoint: Path, device: torch.device):
     model = method.build_model(config, build_embeddings(config, data.split.class_names))
     payload = load_checkpoint(checkpoint)
     restore_model_only(model, payload, str(checkpoint))
+    if config.feature_cache.enabled:  # after loading: the cache key hashes E's weights
+        data = use_feature_cache(model, data, config, device, progress=False, training=False)
     return model.to(device).eval(), data, config
 
 

@@ -104,6 +104,22 @@ def _zero(*optimizers: torch.optim.Optimizer | None) -> None:
             optimizer.zero_grad(set_to_none=True)
 
 
+CONTENT_LOSSES = ("l2", "l2-balanced", "mmd")
+
+
+def content_loss(
+    config: LossConfig, real: torch.Tensor, fake: torch.Tensor, targets: torch.Tensor
+) -> torch.Tensor:
+    """The term weighted by lambda1: L_REC (``l2``), its class-balanced form, or the MMD."""
+    if config.content == "l2":
+        return losses.reconstruction_loss(real, fake)
+    if config.content == "l2-balanced":
+        return losses.balanced_reconstruction_loss(real, fake, targets)
+    if config.content == "mmd":
+        return losses.mmd_loss(real, fake, targets, config.mmd_bandwidths)
+    raise ValueError(f"loss.content={config.content!r}; choose from {CONTENT_LOSSES}")
+
+
 def training_step(
     replicas: Replicas,
     optimizers: Optimizers,
@@ -186,11 +202,9 @@ def training_step(
             config.generated_classification_weight,
             losses.classification_loss(logits[num_real:], targets),
         )
-        if config.content == "mmd":
-            content = losses.mmd_loss(real.detach(), fake, targets, config.mmd_bandwidths)
-        else:
-            content = losses.reconstruction_loss(real.detach(), fake)
-        terms["rec"] = (config.reconstruction_weight, content)
+        if config.reconstruction_weight != 0.0:  # skipped, not just weighted by 0 (MMD is costly)
+            content = content_loss(config, real.detach(), fake, targets)
+            terms["rec"] = (config.reconstruction_weight, content)
         if adversarial:
             terms["adv_g"] = (
                 config.adversarial_weight,

@@ -1,0 +1,645 @@
+"""Frozen-backbone mode: E's outputs computed once per image and reused by every run.
+
+With the backbone E frozen, its output F for an image never changes, so a comparison of many
+methods and seeds need not run E again and again. The cache is content-addressed: one folder
+per backbone, one float16 ``.npy`` file per image named by a hash of its pixels (plus the F of
+the mirrored image when it is cached), so every split, subset or relabelled view of the same
+images shares the files::
+
+    <folder>/<backbone>-<key digest>/key.json                      the manifest: what F depends on
+    <folder>/<backbone>-<key digest>/<pixel digest>.npy            F, (C, h, w) float16
+    <folder>/<backbone>-<key digest>/<pixel digest>-flipped.npy    F of the mirrored image
+    <folder>/image_digests.json      "path|size|mtime_ns" -> pixel digest (saves decoding)
+
+The key digest hashes the cache format version, the backbone config, the backbone's class and a
+hash of its weights, and the preprocessing (whole image, ImageNet normalisation, float16). A
+changed image has another pixel digest, a changed backbone another folder. A ``key.json`` that
+disagrees with its folder's key (stale), or a feature file that cannot be read in full
+(corrupt), is a ``FeatureCacheError`` naming what to delete. Files are written atomically, so
+an interrupted build resumes where it stopped.
+
+Training samples are crops in feature space: ``n = ceil(crop_size / stride)`` feature pixels at
+a random offset (t, l), with the label window of ``n * stride`` pixels at ``(t * stride,
+l * stride)``, so a crop's feature pixel (i, j) lines up with label pixel
+``((t + i) * stride, (l + j) * stride)`` exactly as when E runs on the image crop at that offset
+and the step downsamples the labels. The random choices come from the sample's seed alone
+(``StreamSampler``). Unlike the image path, E has seen the whole image (context beyond the
+crop), offsets are multiples of the stride, and there is no scale augmentation.
+"""
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from cagnet.config import AugmentConfig, Config
+from cagnet.config_io import to_dict
+from cagnet.data.loader import StreamSampler
+from cagnet.data.readers import FilePairReader, FilterUnseenImages, RemappedReader
+from cagnet.data.sample import IGNORE_INDEX, Sample
+from cagnet.data.transforms import IMAGENET_MEAN, IMAGENET_STD, to_tensors
+from cagnet.errors import ConfigError, DataError
+from cagnet.models.backbones import BackboneConfig
+from cagnet.models.backbones.precomputed import PrecomputedBackbone
+from cagnet.training.run_folder import atomic_write_text
+
+CACHE_VERSION = 1
+KEY_NAME = "key.json"
+DIGESTS_NAME = "image_digests.json"
+DEFAULT_FOLDER = Path("data") / "feature_cache"
+PLAIN, FLIPPED = "plain", "flipped"
+VARIANTS = (PLAIN, FLIPPED)
+FLIP_MODES = ("images", "features")
+_FILE_SUFFIX = {PLAIN: "", FLIPPED: "-flipped"}
+
+
+class FeatureCacheError(DataError):
+    """A feature cache on disk is stale (built for another backbone) or corrupt."""
+
+
+def _delete_hint(folder: Path) -> str:
+    return (
+        f"delete {folder} (or run `cagnet cache CONFIG --rebuild`); it is rebuilt on the next run"
+    )
+
+
+# ----------------------------------------------------------------------------- keys
+
+
+def pixel_digest(image: np.ndarray) -> str:
+    """128-bit hex digest of an (H, W, 3) uint8 image's shape and pixels."""
+    image = np.ascontiguousarray(image)
+    digest = hashlib.sha256(f"{image.shape}|{image.dtype};".encode())
+    digest.update(image)
+    return digest.hexdigest()[:32]
+
+
+def _image_files(reader) -> list[Path] | None:
+    """The image file of every item, for readers over files (None for any other reader)."""
+    if isinstance(reader, FilePairReader):
+        return [pair.image for pair in reader.pairs]
+    if isinstance(reader, RemappedReader):  # relabels, same images
+        return _image_files(reader.reader)
+    if isinstance(reader, FilterUnseenImages):
+        files = _image_files(reader.reader)
+        return None if files is None else [files[i] for i in reader.kept]
+    return None
+
+
+def image_digests(reader: Sequence[Sample], root: Path, progress: bool = False) -> list[str]:
+    """The pixel digest of every item of ``reader``.
+
+    For readers over files (also seen through ``RemappedReader``/``FilterUnseenImages``) the
+    digests are remembered in ``root/image_digests.json`` under "path|size|mtime_ns", so a later
+    run decodes nothing; other readers (subsets, pseudo-labelled views...) decode every image.
+    """
+    files = _image_files(reader)
+    if files is None:
+        items = tqdm(range(len(reader)), desc="hash images", disable=not progress, leave=False)
+        return [pixel_digest(reader[index].image) for index in items]
+    memo_path = Path(root) / DIGESTS_NAME
+    try:
+        memo = json.loads(memo_path.read_text()) if memo_path.is_file() else {}
+    except (OSError, ValueError):
+        memo = {}  # derived data only: rebuild it
+    digests, added = [], False
+    for index, path in enumerate(files):
+        try:
+            stat = Path(path).stat()
+        except FileNotFoundError:
+            raise DataError(f"image file {path} does not exist; restore it or remove it") from None
+        identity = f"{Path(path).resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+        if identity not in memo:
+            memo[identity], added = pixel_digest(reader[index].image), True
+        digests.append(memo[identity])
+    if added:
+        memo_path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(memo_path, json.dumps(memo))
+    return digests
+
+
+def weights_digest(module: nn.Module) -> str:
+    """SHA-256 of every tensor of ``module``'s state dict (names, dtypes, shapes and values)."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        data = tensor.detach().cpu().contiguous().reshape(-1)
+        digest.update(f"{name}|{data.dtype}|{tuple(tensor.shape)};".encode())
+        digest.update(data.view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
+def backbone_key(backbone: nn.Module, config: BackboneConfig) -> dict:
+    """Everything a cached F depends on besides the image, as JSON-ready values."""
+    key = {
+        "version": CACHE_VERSION,
+        "backbone": {
+            "class": f"{type(backbone).__module__}.{type(backbone).__qualname__}",
+            "config": to_dict(config),
+            "weights": weights_digest(backbone),
+        },
+        "preprocessing": {
+            "input": "whole image, ImageNet mean/std",
+            "mean": list(IMAGENET_MEAN),
+            "std": list(IMAGENET_STD),
+            "dtype": "float16",
+        },
+    }
+    return json.loads(json.dumps(key))  # tuples -> lists, as key.json reads back
+
+
+def store_folder(root: Path, key: dict) -> Path:
+    """``root/<backbone name>-<first 16 hex digits of the key's hash>``."""
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    name = str(key["backbone"]["config"].get("name", "backbone"))
+    return Path(root) / f"{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}-{digest}"
+
+
+def check_key_file(folder: Path, key: dict) -> None:
+    """Write ``folder/key.json`` if missing, else check that it holds ``key``.
+
+    Raises:
+        FeatureCacheError: when key.json is unreadable (corrupt) or holds another key (stale).
+    """
+    path = Path(folder) / KEY_NAME
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(key, indent=1))
+        return
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise FeatureCacheError(
+            f"the feature cache {folder} is corrupt: unreadable {KEY_NAME} ({error}); "
+            + _delete_hint(folder)
+        ) from error
+    if stored != key:
+        names = set(key) | set(stored) if isinstance(stored, dict) else set(key)
+        differs = sorted(
+            n for n in names if not isinstance(stored, dict) or stored.get(n) != key[n]
+        )
+        raise FeatureCacheError(
+            f"the feature cache {folder} is stale: its {KEY_NAME} was written for another "
+            f"backbone or preprocessing (differs in: {', '.join(differs)}); " + _delete_hint(folder)
+        )
+
+
+# ----------------------------------------------------------------------------- the store
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureStore:
+    """The cached F of one split's images.
+
+    Attributes:
+        folder: the backbone's cache folder.
+        digests: the pixel digest of every item.
+        shapes: (C, h, w) of F for every item.
+        variants: ``plain`` (F of the image) and, if cached, ``flipped`` (F of its mirror).
+    """
+
+    folder: Path
+    digests: tuple[str, ...]
+    shapes: tuple[tuple[int, int, int], ...]
+    variants: tuple[str, ...]
+
+    def path(self, index: int, variant: str = PLAIN) -> Path:
+        return self.folder / f"{self.digests[index]}{_FILE_SUFFIX[variant]}.npy"
+
+    def load(self, index: int, variant: str = PLAIN) -> np.ndarray:
+        """F of item ``index``: (C, h, w) float16, memory-mapped (read lazily).
+
+        Raises:
+            FeatureCacheError: when the file is unreadable or holds another shape or dtype.
+        """
+        path = self.path(index, variant)
+        array = _open_features(path)
+        if array.shape != self.shapes[index]:
+            raise FeatureCacheError(
+                f"feature file {path} holds {array.shape}, the cache was opened with "
+                f"{self.shapes[index]}: it changed while in use; " + _delete_hint(self.folder)
+            )
+        return array
+
+    def paths(self) -> set[Path]:
+        """The feature files this split uses."""
+        return {self.path(i, v) for v in self.variants for i in range(len(self.digests))}
+
+    def size_bytes(self) -> int:
+        """Bytes of the files this split uses."""
+        return sum(path.stat().st_size for path in self.paths())
+
+    def __len__(self) -> int:
+        return len(self.shapes)
+
+
+def _open_features(path: Path) -> np.ndarray:
+    """A feature file, memory-mapped; FeatureCacheError when it is not a whole (C, h, w)
+    float16 array (e.g. truncated)."""
+    try:
+        array = np.load(path, mmap_mode="r")
+    except (OSError, ValueError) as error:
+        raise FeatureCacheError(
+            f"feature file {path} is corrupt ({error}); " + _delete_hint(path.parent)
+        ) from error
+    if array.dtype != np.float16 or array.ndim != 3:
+        raise FeatureCacheError(
+            f"feature file {path} holds {array.dtype} {array.shape}, not a (C, h, w) float16 "
+            "map; " + _delete_hint(path.parent)
+        )
+    return array
+
+
+def _save_atomically(path: Path, array: np.ndarray) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with temporary.open("wb") as stream:
+            np.save(stream, array)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+@torch.no_grad()
+def _compute_missing(reader, backbone: nn.Module, store: FeatureStore, device, progress) -> None:
+    """Write the feature files of ``store`` that do not exist yet."""
+    todo = [
+        i for i in range(len(reader)) if not all(store.path(i, v).is_file() for v in store.variants)
+    ]
+    for index in tqdm(todo, desc=f"cache {reader.name}", disable=not progress):
+        image, _ = to_tensors(reader[index])
+        for variant in store.variants:
+            path = store.path(index, variant)
+            if path.is_file():
+                continue
+            batch = (image.flip(-1) if variant == FLIPPED else image)[None].to(device)
+            features = backbone(batch)[0].float().cpu().numpy().astype(np.float16)
+            if not np.isfinite(features).all():
+                raise FeatureCacheError(
+                    f"the backbone's features of item {index} of {reader.name} overflow float16 "
+                    "(or are not finite), so they cannot be cached; set feature_cache.enabled=false"
+                )
+            _save_atomically(path, features)
+
+
+def build_store(
+    reader: Sequence[Sample],
+    backbone: nn.Module,
+    backbone_config: BackboneConfig,
+    root: Path,
+    variants: Sequence[str] = (PLAIN,),
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+) -> FeatureStore:
+    """Open the cached F of ``reader``'s images under ``root``, computing what is missing.
+
+    Args:
+        reader: the split; images are decoded only when not cached (or not hashed) yet.
+        backbone: the frozen E, on ``device``, in eval mode.
+        backbone_config: its config (part of the key).
+        root: the folder of all caches (``feature_cache.folder``); nothing is written elsewhere.
+        variants: ``plain`` and optionally ``flipped`` (F of the mirrored image).
+
+    Returns:
+        The store of ``reader``'s items.
+
+    Raises:
+        FeatureCacheError: a stale or corrupt cache is in the way, or F overflows float16.
+    """
+    key = backbone_key(backbone, backbone_config)
+    folder = store_folder(root, key)
+    check_key_file(folder, key)
+    digests = tuple(image_digests(reader, root, progress))
+    wanted = tuple(v for v in VARIANTS if v in variants)
+    pending = FeatureStore(folder, digests, (), wanted)
+    _compute_missing(reader, backbone, pending, device, progress)
+    shapes = []
+    for index in range(len(reader)):
+        found = {tuple(_open_features(pending.path(index, v)).shape) for v in wanted}
+        if len(found) != 1:
+            raise FeatureCacheError(
+                f"the feature files of {pending.path(index)} disagree in shape ({found}); "
+                + _delete_hint(folder)
+            )
+        shapes.append(found.pop())
+    return dataclasses.replace(pending, shapes=tuple(shapes))
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _fit(array: np.ndarray, height: int, width: int, value: float) -> np.ndarray:
+    """Cut or pad (with ``value``, bottom and right) the last two axes to (height, width)."""
+    array = array[..., :height, :width]
+    pad_h, pad_w = height - array.shape[-2], width - array.shape[-1]
+    if pad_h or pad_w:
+        padding = [(0, 0)] * (array.ndim - 2) + [(0, pad_h), (0, pad_w)]
+        array = np.pad(array, padding, constant_values=value)
+    return array
+
+
+def crop_window(
+    height: int, width: int, size: int, flip: bool, generator: torch.Generator
+) -> tuple[int, int, bool]:
+    """A random size x size window of a (height, width) feature map, and whether to mirror.
+
+    Draws in the order of ``transforms.augment`` (scale, top, left, flip), so where both paths
+    have one choice only (image = crop, no scaling) a seed gives the same decisions.
+
+    Returns:
+        (top, left, mirrored) in feature pixels; maps smaller than the window are padded.
+    """
+    torch.rand((), generator=generator)  # augment's scale draw; cached features are unscaled
+    top = int(torch.randint(0, max(height, size) - size + 1, (), generator=generator))
+    left = int(torch.randint(0, max(width, size) - size + 1, (), generator=generator))
+    mirrored = flip and bool(torch.rand((), generator=generator) < 0.5)
+    return top, left, mirrored
+
+
+class CachedReader:
+    """A reader whose items also have cached backbone features.
+
+    Items (``Sample``), labels and class names come from ``reader``; ``features`` from ``store``.
+
+    Args:
+        reader: the split.
+        store: its feature cache.
+        stride: the backbone's output stride (feature pixel -> label pixels).
+        flip_mode: "images" (mirrored features are cached) or "features" (cached maps are
+            mirrored).
+    """
+
+    def __init__(self, reader, store: FeatureStore, stride: int, flip_mode: str = "images"):
+        if len(store) != len(reader):
+            raise FeatureCacheError(
+                f"a feature store of {len(store)} items for {reader.name} of {len(reader)} "
+                "items; build the store from this reader (build_store)"
+            )
+        self.reader, self.store, self.stride, self.flip_mode = reader, store, stride, flip_mode
+        self.name = reader.name
+        self.class_names = reader.class_names
+        self.valid_classes = reader.valid_classes
+
+    def __len__(self) -> int:
+        return len(self.reader)
+
+    def __getitem__(self, index: int) -> Sample:
+        return self.reader[index]
+
+    def load_label(self, index: int) -> np.ndarray:
+        """(H, W) int64 label of item ``index``."""
+        return self.reader.load_label(index)
+
+    def features(self, index: int) -> np.ndarray:
+        """F of item ``index``, (C, h, w) float16 (memory-mapped)."""
+        return self.store.load(index, PLAIN)
+
+    def training_sample(
+        self, index: int, size: int, flip: bool, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A random crop of F and the aligned label crop.
+
+        Args:
+            size: the crop in feature pixels.
+            flip: mirror with probability 1/2 (needs the ``flipped`` variant in "images" mode).
+
+        Returns:
+            (C, size, size) float32 features and (size * stride, size * stride) int64 labels
+            (padding: 0 features, IGNORE_INDEX labels).
+        """
+        _, height, width = self.store.shapes[index]
+        top, left, mirrored = crop_window(height, width, size, flip, generator)
+        full_h, full_w = height * self.stride, width * self.stride
+        label = self.reader.load_label(index)
+        if mirrored and self.flip_mode == "images":  # F of the mirrored image, grid from its left
+            features = self.store.load(index, FLIPPED)
+            label = _fit(label[:, ::-1], full_h, full_w, IGNORE_INDEX)
+        else:
+            features = self.store.load(index, PLAIN)
+            label = _fit(label, full_h, full_w, IGNORE_INDEX)
+            if mirrored:  # mirror the map and the (grid-padded) label together
+                features, label = features[:, :, ::-1], label[:, ::-1]
+        rows, columns = slice(top, top + size), slice(left, left + size)
+        window = _fit(features[:, rows, columns], size, size, 0.0)
+        s = self.stride
+        label_window = label[top * s : (top + size) * s, left * s : (left + size) * s]
+        label_window = _fit(label_window, size * s, size * s, IGNORE_INDEX)
+        return (
+            torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32)),
+            torch.from_numpy(np.ascontiguousarray(label_window, dtype=np.int64)),
+        )
+
+    def evaluation_loader(
+        self, indices: Sequence[int], batch_size: int, num_workers: int = 0
+    ) -> DataLoader:
+        """Batches of (features (B, C, h, w), labels (B, H, W), indices), padded, in order."""
+        return DataLoader(
+            _EvaluationSet(self, indices),
+            batch_size=batch_size,
+            shuffle=False,
+            num_workers=num_workers,
+            collate_fn=_pad_collate,
+        )
+
+    def __repr__(self) -> str:
+        return f"CachedReader({self.reader!r}, {self.store.folder})"
+
+
+class _TrainingSet(Dataset):
+    """(index, crop seed) keys -> (features, labels) crops; see ``CachedReader.training_sample``."""
+
+    def __init__(self, reader: CachedReader, size: int, flip: bool):
+        self.reader, self.size, self.flip = reader, size, flip
+
+    def __len__(self) -> int:
+        return len(self.reader)
+
+    def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        index, crop_seed = key
+        generator = torch.Generator().manual_seed(crop_seed)
+        return self.reader.training_sample(index, self.size, self.flip, generator)
+
+
+class _EvaluationSet(Dataset):
+    def __init__(self, reader: CachedReader, indices: Sequence[int]):
+        self.reader, self.indices = reader, list(indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, position: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+        index = self.indices[position]
+        features = torch.from_numpy(np.asarray(self.reader.features(index), dtype=np.float32))
+        return features, torch.from_numpy(self.reader.load_label(index)), index
+
+
+def _pad_collate(items):
+    """Pad features (with 0) and labels (with IGNORE_INDEX) to the largest of the batch."""
+    channels = items[0][0].shape[0]
+    height = max(f.shape[1] for f, _, _ in items)
+    width = max(f.shape[2] for f, _, _ in items)
+    label_h = max(label.shape[0] for _, label, _ in items)
+    label_w = max(label.shape[1] for _, label, _ in items)
+    features = torch.zeros(len(items), channels, height, width)
+    labels = torch.full((len(items), label_h, label_w), IGNORE_INDEX, dtype=torch.long)
+    for k, (feature, label, _) in enumerate(items):
+        features[k, :, : feature.shape[1], : feature.shape[2]] = feature
+        labels[k, : label.shape[0], : label.shape[1]] = label
+    return features, labels, [index for _, _, index in items]
+
+
+def feature_training_loader(
+    reader: CachedReader,
+    augment_config: AugmentConfig,
+    batch_size: int,
+    seed: int,
+    start: int,
+    stop: int,
+    rank: int = 0,
+    world_size: int = 1,
+    num_workers: int = 0,
+) -> DataLoader:
+    """``loader.training_loader`` on cached features: (B, C, n, n) crops of F and
+    (B, n * stride, n * stride) labels, n = ceil(crop_size / stride), same sample order."""
+    if not isinstance(reader, CachedReader):
+        raise ConfigError(
+            "feature_cache.enabled=true but the training split has no feature cache; build "
+            "the data with cagnet.data.feature_cache.use_feature_cache"
+        )
+    size = math.ceil(augment_config.crop_size / reader.stride)
+    sampler = StreamSampler(len(reader), batch_size, seed, start, stop, rank, world_size)
+    return DataLoader(
+        _TrainingSet(reader, size, augment_config.flip),
+        batch_sampler=sampler,
+        num_workers=num_workers,
+        generator=torch.Generator().manual_seed(seed),  # as training_loader: no global draw
+    )
+
+
+# ----------------------------------------------------------------------------- the switch
+
+
+def check_feature_cache_config(config: Config, training: bool = True) -> None:
+    """ConfigError when ``config`` cannot run on cached features, saying what to set."""
+    cache = config.feature_cache
+    if cache.flip not in FLIP_MODES:
+        raise ConfigError(f"feature_cache.flip={cache.flip!r}; choose one of {list(FLIP_MODES)}")
+    if not config.model.backbone.freeze:
+        raise ConfigError(
+            "feature_cache.enabled=true needs a frozen backbone (cached features of a trained "
+            "one would go stale); set model.backbone.freeze=true or feature_cache.enabled=false"
+        )
+    evaluation = config.eval
+    if getattr(evaluation, "warp_size", 0) or getattr(evaluation, "scales", ()):
+        raise ConfigError(
+            "feature_cache.enabled=true evaluates cached features of whole images, so test-time "
+            "warping or rescaling (eval.warp_size, eval.scales) cannot apply; set them to 0 and []"
+        )
+    if getattr(evaluation, "flip", False):
+        raise ConfigError(
+            "feature_cache.enabled=true evaluates cached features, which cannot be mirrored at "
+            "test time as images; set eval.flip=false"
+        )
+    if training and tuple(config.augment.scale_range) != (1.0, 1.0):
+        raise ConfigError(
+            f"feature_cache.enabled=true caches unscaled images, but augment.scale_range="
+            f"{list(config.augment.scale_range)}; set augment.scale_range=[1.0,1.0]"
+        )
+
+
+def cache_root(config: Config) -> Path:
+    """``feature_cache.folder``, or ``data/feature_cache`` under the working folder."""
+    return Path(config.feature_cache.folder) if config.feature_cache.folder else DEFAULT_FOLDER
+
+
+def training_variants(config: Config) -> tuple[str, ...]:
+    """The variants the training split needs: ``flipped`` too when mirrored images are cached."""
+    mirrored = config.augment.flip and config.feature_cache.flip == "images"
+    return (PLAIN, FLIPPED) if mirrored else (PLAIN,)
+
+
+def frozen_backbone(model: nn.Module, config: Config) -> nn.Module:
+    """E of ``model`` (at ``model.encoder.backbone``) that computes F, checked to be frozen; for
+    a model already on cached features, the backbone its ``PrecomputedBackbone`` stands in for."""
+    backbone = getattr(getattr(model, "encoder", None), "backbone", None)
+    if backbone is None:
+        raise ConfigError(
+            f"model.method={config.model.method!r} keeps no backbone at model.encoder.backbone, "
+            "so the feature cache cannot replace it; set feature_cache.enabled=false"
+        )
+    if isinstance(backbone, PrecomputedBackbone):
+        backbone = backbone.source
+    if any(parameter.requires_grad for parameter in backbone.parameters()):
+        raise ConfigError(
+            f"the {config.model.backbone.name} backbone has trainable parameters, so its "
+            "outputs cannot be cached; set model.backbone.freeze=true"
+        )
+    return backbone
+
+
+def cache_reader(
+    model: nn.Module,
+    reader: Sequence[Sample],
+    config: Config,
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+    variants: Sequence[str] = (PLAIN,),
+) -> CachedReader:
+    """``reader`` with the cached F of ``model``'s frozen backbone (computed where missing).
+
+    Works before and after ``use_feature_cache`` replaced the backbone, e.g. for a subset of the
+    training images that a post-processing step evaluates.
+    """
+    check_feature_cache_config(config, training=False)
+    backbone = frozen_backbone(model, config).to(device).eval()
+    root = cache_root(config)
+    store = build_store(reader, backbone, config.model.backbone, root, variants, device, progress)
+    return CachedReader(reader, store, backbone.output_stride, config.feature_cache.flip)
+
+
+def use_feature_cache(
+    model: nn.Module,
+    data,
+    config: Config,
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+    training: bool = True,
+):
+    """Replace E of ``model`` by its cached outputs and give ``data`` readers that carry them.
+
+    Missing features are computed first with ``model``'s own backbone (so its weights, whatever
+    the seed, are what the cache holds). Afterwards ``model.encoder.backbone`` is a
+    ``PrecomputedBackbone`` that keeps E's weights, and ``model.segment`` takes features.
+
+    Args:
+        model: a method's model with a frozen backbone at ``model.encoder.backbone``.
+        data: a ``cagnet.build.Data``.
+        training: also cache the training split (with its mirrored variant if needed);
+            False for evaluation only.
+
+    Returns:
+        ``data`` with ``CachedReader``s (``train`` only when ``training``).
+
+    Raises:
+        ConfigError: when the config or the model cannot use the cache.
+        FeatureCacheError: on a stale or corrupt cache.
+    """
+    check_feature_cache_config(config, training)
+    splits = {}
+    if training:
+        variants = training_variants(config)
+        splits["train"] = cache_reader(model, data.train, config, device, progress, variants)
+    splits["val"] = cache_reader(model, data.val, config, device, progress)
+    if not isinstance(model.encoder.backbone, PrecomputedBackbone):
+        model.encoder.backbone = PrecomputedBackbone(model.encoder.backbone)
+    return dataclasses.replace(data, **splits)

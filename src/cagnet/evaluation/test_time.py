@@ -1,0 +1,160 @@
+"""Test-time options as pure wrappers of a segment function (images -> class scores).
+
+The default evaluation feeds each image as it is and scores at label resolution. Two options
+follow the published evaluations:
+
+* **warp** (``eval.warp_size``): resize every image to ``warp_size x warp_size`` (the official
+  CaGNet code warps test images to 513 x 513), predict, and resize the scores back to the
+  image's size. The official code instead warps the label too and scores at 65 x 65 feature
+  resolution; resizing the scores back keeps the ground truth untouched.
+* **multi-scale** (``eval.scales``, ``eval.flip``): predict on rescaled (and optionally
+  horizontally flipped) copies, resize every score map to the image's size and combine them
+  pixel by pixel, by maximum (``eval.scale_reduce="max"``, DeepLab v2's multi-scale fusion that
+  the official CaGNet/SPNet ``MSC`` wrapper uses) or by mean. The official CaGNet code does not
+  test at several scales; its ``MSC`` max-fusion serves training.
+
+Both wrappers return scores at the input image's size, so they need ``eval.resolution="label"``.
+A warp needs ``eval.batch_size=1``: a padded batch would be warped with its padding.
+"""
+
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from cagnet.errors import ConfigError
+
+Segment = Callable[[torch.Tensor], torch.Tensor]
+REDUCTIONS = ("max", "mean")
+
+
+def _resize(tensor: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    if tuple(tensor.shape[-2:]) == tuple(size):
+        return tensor
+    return F.interpolate(tensor, size=size, mode="bilinear", align_corners=False)
+
+
+def warped(segment: Segment, size: int) -> Segment:
+    """``segment`` run on images warped to ``size x size``, scores resized back.
+
+    Args:
+        segment: images (B, 3, H', W') -> scores (B, K, h, w).
+        size: the square input side, e.g. 513.
+
+    Returns:
+        A segment function: images (B, 3, H, W) -> scores (B, K, H, W).
+    """
+
+    def segment_warped(images: torch.Tensor) -> torch.Tensor:
+        height, width = images.shape[-2:]
+        scores = segment(_resize(images, (size, size)))
+        return _resize(scores, (height, width))
+
+    return segment_warped
+
+
+def multi_scale(
+    segment: Segment, scales: Sequence[float], flip: bool = False, reduce: str = "max"
+) -> Segment:
+    """``segment`` run on rescaled (and flipped) copies, scores fused pixel by pixel.
+
+    Args:
+        segment: images (B, 3, H', W') -> scores (B, K, h, w).
+        scales: input scales; a copy at scale s is ``int(H * s) x int(W * s)``.
+        flip: also run every scale on the horizontally flipped image (scores flipped back).
+        reduce: ``"max"`` or ``"mean"`` over the copies.
+
+    Returns:
+        A segment function: images (B, 3, H, W) -> scores (B, K, H, W).
+    """
+    check_multi_scale(scales, reduce)
+    flips = (False, True) if flip else (False,)
+
+    def segment_multi_scale(images: torch.Tensor) -> torch.Tensor:
+        height, width = images.shape[-2:]
+        fused, count = None, 0
+        for scale in scales:
+            size = (max(1, int(height * scale)), max(1, int(width * scale)))
+            scaled = _resize(images, size)
+            for flipped in flips:
+                scores = segment(scaled.flip(-1) if flipped else scaled)
+                scores = _resize(scores.flip(-1) if flipped else scores, (height, width))
+                if fused is None:
+                    fused = scores
+                elif reduce == "max":
+                    fused = torch.maximum(fused, scores)
+                else:
+                    fused = fused + scores
+                count += 1
+        return fused if reduce == "max" else fused / count
+
+    return segment_multi_scale
+
+
+def check_multi_scale(scales: Sequence[float], reduce: str) -> None:
+    """ConfigError for an empty or non-positive scale list or an unknown reduction."""
+    if not scales or any(not scale > 0 for scale in scales):
+        raise ConfigError(f"eval.scales={list(scales)}: give positive scales, e.g. [0.75, 1.0]")
+    if reduce not in REDUCTIONS:
+        raise ConfigError(f"eval.scale_reduce={reduce!r}; choose one of {list(REDUCTIONS)}")
+
+
+def check_test_time(
+    warp_size: int,
+    scales: Sequence[float],
+    flip: bool,
+    reduce: str,
+    resolution: str,
+    batch_size: int,
+) -> None:
+    """Check the ``eval`` section's test-time fields together.
+
+    Raises:
+        ConfigError: naming the field and the value to use.
+    """
+    if warp_size < 0:
+        raise ConfigError(f"eval.warp_size={warp_size}: use 0 (no warp) or a size such as 513")
+    if scales:
+        check_multi_scale(scales, reduce)
+    elif reduce not in REDUCTIONS:
+        raise ConfigError(f"eval.scale_reduce={reduce!r}; choose one of {list(REDUCTIONS)}")
+    active = warp_size > 0 or bool(scales) or flip
+    if active and resolution != "label":
+        raise ConfigError(
+            f"eval.resolution={resolution!r} with test-time options (warp_size, scales, flip): "
+            "they return scores at the image's size; set eval.resolution=label"
+        )
+    if warp_size > 0 and batch_size != 1:
+        raise ConfigError(
+            f"eval.warp_size={warp_size} with eval.batch_size={batch_size}: images of a batch "
+            "are padded to one size and the padding would be warped too; set eval.batch_size=1"
+        )
+
+
+def with_test_time_options(
+    segment: Segment,
+    warp_size: int = 0,
+    scales: Sequence[float] = (),
+    flip: bool = False,
+    reduce: str = "max",
+) -> Segment:
+    """Wrap ``segment`` with the configured test-time options (``segment`` itself when none).
+
+    The image is warped first (when ``warp_size`` > 0); the scales then apply to the warped
+    image. ``flip`` without ``scales`` fuses the image and its mirror at scale 1.
+
+    Args:
+        segment: images (B, 3, H, W) -> scores (B, K, h, w), model in eval mode.
+        warp_size: 0, or the square side to warp every image to (official: 513).
+        scales: multi-scale test scales, e.g. (0.5, 0.75, 1.0); () for a single scale.
+        flip: add horizontally flipped copies.
+        reduce: ``"max"`` or ``"mean"`` fusion of the copies.
+
+    Returns:
+        images (B, 3, H, W) -> scores: (B, K, H, W) with any option, (B, K, h, w) without.
+    """
+    if scales or flip:
+        segment = multi_scale(segment, tuple(scales) or (1.0,), flip=flip, reduce=reduce)
+    if warp_size > 0:
+        segment = warped(segment, warp_size)
+    return segment

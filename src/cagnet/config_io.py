@@ -76,7 +76,7 @@ def _convert(hint: Any, value: Any, source: str, key: str) -> Any:
     if hint is str and isinstance(value, int | float) and not isinstance(value, bool):
         raise ConfigError(
             f"{source}: '{key}' = {value!r} must be a string; quote it in YAML "
-            f"(e.g. \"1:1\": YAML reads 1:1 unquoted as the number 61)"
+            f'(e.g. "1:1": YAML reads 1:1 unquoted as the number 61)'
         )
     if hint in (float, str) and not isinstance(value, hint):
         raise ConfigError(f"{source}: '{key}' = {value!r} must be a {hint.__name__}")

@@ -15,7 +15,7 @@ from results_file import commit, machine, today, update_section
 
 from cagnet.cli import demo_config_path
 from cagnet.config import load_config
-from cagnet.evaluation.metrics import Report, Scores
+from cagnet.evaluation.metrics import Report
 from cagnet.evaluation.run import format_class_iou, format_table
 from cagnet.training.loop import train
 
@@ -29,13 +29,7 @@ def main() -> None:
     result = train(config, progress=False)
     minutes = (time.perf_counter() - started) / 60
     metrics = json.loads((result.run_dir / "metrics.json").read_text())
-    report = Report(
-        hiou=metrics["hiou"],
-        overall=Scores(**metrics["overall"]),
-        seen=Scores(**metrics["seen"]),
-        unseen=Scores(**metrics["unseen"]),
-        class_iou=tuple(metrics["class_iou"]),
-    )
+    report = Report.from_dict(metrics)
     names = metrics["class_names"]
     unseen = [names.index(name) for name in metrics["unseen_classes"]]
     sets = "".join(f" --set {o}" for o in args.overrides)

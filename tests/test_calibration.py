@@ -174,3 +174,36 @@ def test_the_proxy_trains_without_pseudo_unseen_labels_or_held_out_images(traine
     assert not set(proxy.train.reader.indices) & set(proxy.val.indices)
     held_labels = {v for i in range(len(proxy.val)) for v in proxy.val.load_label(i).ravel()}
     assert held_labels & pseudo and not held_labels & set(data.split.unseen)
+
+
+def test_calibrate_keeps_the_feature_cache_and_never_runs_the_backbone(tmp_path, monkeypatch):
+    """A model trained on cached features calibrates on them: proxy training and the sweep read
+    the cache (every training and val image is cached already), never E on images."""
+    from cagnet.models.backbones.small_cnn import SmallCNN
+
+    monkeypatch.chdir(tmp_path)
+    overrides = small_overrides(tmp_path, iterations=4) + [
+        "model.method=spnet",
+        "device=cpu",
+        "augment.crop_size=48",
+        "augment.scale_range=[1.0,1.0]",
+        "model.backbone.freeze=true",
+        "feature_cache.enabled=true",
+        f"feature_cache.folder={tmp_path / 'cache'}",
+    ]
+    config = tmp_path / "spnet.yaml"
+    config.write_text(yaml.safe_dump(parse_overrides(overrides)))
+    assert main(["train", str(config), "--run-dir", str(tmp_path / "run"), "--quiet"]) == 0
+    checkpoint = tmp_path / "run" / "checkpoint.pt"
+
+    def no_images(self, images):
+        raise AssertionError("calibrate ran the backbone on images despite the feature cache")
+
+    monkeypatch.setattr(SmallCNN, "forward", no_images)
+    command = ["calibrate", str(config), "--checkpoint", str(checkpoint), "--quiet"]
+    for labels in ("val", "pseudo_unseen"):
+        output = tmp_path / labels / "calibration.json"
+        overrides = ["--set", f"calibration.labels={labels}", "--output", str(output)]
+        assert main([*command, *overrides]) == 0
+        payload = json.loads(output.read_text())
+        assert payload["labels"] == labels and payload["images"] > 0

@@ -7,6 +7,7 @@ import time
 from importlib import resources
 from pathlib import Path
 
+from cagnet.cli_args import add_overrides_argument
 from cagnet.config import Config, load_config
 from cagnet.errors import CagnetError
 
@@ -23,28 +24,16 @@ PLUGINS = (
 def _config_arguments(parser: argparse.ArgumentParser, config_required: bool = True) -> None:
     if config_required:
         parser.add_argument("config", type=Path, help="YAML config file (see configs/)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config field, e.g. --set train.iterations=200 (repeatable)",
+    add_overrides_argument(
+        parser, "override a config field, e.g. --set train.iterations=200 (repeatable)"
     )
 
 
-def _print_metrics(metrics: dict, class_names=None) -> None:
-    from cagnet.evaluation.metrics import Report, Scores
+def _print_metrics(metrics: dict) -> None:
+    from cagnet.evaluation.metrics import Report
     from cagnet.evaluation.run import format_table
 
-    report = Report(
-        hiou=metrics["hiou"],
-        overall=Scores(**metrics["overall"]),
-        seen=Scores(**metrics["seen"]),
-        unseen=Scores(**metrics["unseen"]),
-        class_iou=tuple(metrics["class_iou"]),
-    )
-    print(format_table(report))
+    print(format_table(Report.from_dict(metrics)))
 
 
 def command_train(args: argparse.Namespace) -> int:

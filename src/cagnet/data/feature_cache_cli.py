@@ -11,6 +11,7 @@ import shutil
 import time
 from pathlib import Path
 
+from cagnet.cli_args import add_overrides_argument
 from cagnet.config import load_config
 
 
@@ -72,13 +73,8 @@ def add_cache_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("config", type=Path, help="YAML config file (see configs/)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config field, e.g. --set dataset.root=/data/camvid (repeatable)",
+    add_overrides_argument(
+        parser, "override a config field, e.g. --set dataset.root=/data/camvid (repeatable)"
     )
     parser.add_argument(
         "--rebuild", action="store_true", help="delete this config's caches and compute them again"

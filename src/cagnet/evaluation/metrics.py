@@ -47,6 +47,17 @@ class Report:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, values: dict) -> "Report":
+        """The inverse of ``as_dict`` (extra keys, e.g. of a metrics.json, are ignored)."""
+        return cls(
+            hiou=values["hiou"],
+            overall=Scores(**values["overall"]),
+            seen=Scores(**values["seen"]),
+            unseen=Scores(**values["unseen"]),
+            class_iou=tuple(values["class_iou"]),
+        )
+
     def flat(self) -> dict[str, float]:
         """One level of names, e.g. {'hiou': .., 'unseen_miou': ..}."""
         out = {"hiou": self.hiou}

@@ -4,6 +4,7 @@ import argparse
 import json
 from pathlib import Path
 
+from cagnet.cli_args import add_overrides_argument
 from cagnet.training.self_training import SUMMARY_NAME
 
 
@@ -41,13 +42,8 @@ def add_self_train_parser(subparsers) -> None:
         ),
     )
     parser.add_argument("source", type=Path, metavar="RUN_DIR", help="run folder or checkpoint")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override the run's config, e.g. --set self_training.rule=topk (repeatable)",
+    add_overrides_argument(
+        parser, "override the run's config, e.g. --set self_training.rule=topk (repeatable)"
     )
     parser.add_argument("--run-dir", type=Path, help="exact new folder for the first round")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -8,6 +8,8 @@ from PIL import Image, ImageDraw
 
 from cagnet.data.sample import IGNORE_INDEX
 
+MIN_HEIGHT = 192  # panels of smaller images are enlarged by an integer factor
+
 
 def palette(num_classes: int) -> np.ndarray:
     """(num_classes + 1, 3) uint8 colours; the last row (black) is for ignored pixels.
@@ -47,6 +49,12 @@ def panel(
         unseen: unseen class indices, marked with '*' in the legend.
     """
     num_classes = len(class_names)
+    factor = max(
+        1, -(-MIN_HEIGHT // truth.shape[0])
+    )  # small images are enlarged, pixels kept sharp
+    image, truth, prediction = (
+        np.repeat(np.repeat(a, factor, 0), factor, 1) for a in (image, truth, prediction)
+    )
     height, width = truth.shape
     overlay = (0.5 * image + 0.5 * colourise(prediction, num_classes)).astype(np.uint8)
     row = np.concatenate(

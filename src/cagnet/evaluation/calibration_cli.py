@@ -191,7 +191,6 @@ def command_calibrate(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.overrides)
     # With feature_cache.enabled the proxy trains and the sweep runs on cached features, as the
     # model itself did: running the backbone on every image again would cost minutes on a CPU.
-    config = replace(config, feature_cache=replace(config.feature_cache, enabled=False))
     check_calibration(config.calibration)
     kind, split_name = label_source(config.calibration.labels)
     if kind == "manual":

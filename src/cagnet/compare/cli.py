@@ -4,6 +4,7 @@ import argparse
 import shlex
 from pathlib import Path
 
+from cagnet.cli_args import add_overrides_argument
 from cagnet.errors import ConfigError
 
 
@@ -79,13 +80,8 @@ def add_compare_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("--seeds", type=_seeds, default=[0], help="e.g. 0,1,2 (default: 0)")
     parser.add_argument("--output", type=Path, help="folder for the runs and the reports")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config field for every variant (a variant's own overrides win)",
+    add_overrides_argument(
+        parser, "override a config field for every variant (a variant's own overrides win)"
     )
     parser.add_argument("--list", action="store_true", help="list the variants and exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bars inside runs")

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from cagnet.build import Data, hide_unseen
+from cagnet.cli_args import add_overrides_argument
 from cagnet.config import Config, load_config
 from cagnet.data.feature_cache import CachedReader, cache_reader
 from cagnet.data.readers import build_reader
@@ -270,13 +271,8 @@ def add_calibrate_parser(subparsers: argparse._SubParsersAction) -> None:
         "calibration.labels picks the labels (default pseudo_unseen: honest, trains a proxy).",
     )
     parser.add_argument("config", type=Path, help="YAML config file the model was trained with")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config field, e.g. --set calibration.labels=val (repeatable)",
+    add_overrides_argument(
+        parser, "override a config field, e.g. --set calibration.labels=val (repeatable)"
     )
     parser.add_argument("--checkpoint", type=Path, required=True, help="the model's checkpoint")
     parser.add_argument(

@@ -2,8 +2,8 @@
 
 Example::
 
-    cagnet calibrate configs/demo.yaml --checkpoint runs/demo-X/checkpoint.pt
-    cagnet eval configs/demo.yaml --checkpoint runs/demo-X/checkpoint.pt \\
+    cagnet calibrate src/cagnet/configs/demo.yaml --checkpoint runs/demo-X/checkpoint.pt
+    cagnet eval src/cagnet/configs/demo.yaml --checkpoint runs/demo-X/checkpoint.pt \\
         --set calibration.gamma=G --set calibration.labels=pseudo_unseen
 
 Which labels choose gamma (``calibration.labels``), from honest to optimistic:

@@ -25,7 +25,6 @@ from cagnet.data.readers.class_names import (
     CONTEXT_59_CLASSES,
     VOC_CLASSES,
 )
-from cagnet.data.sample import IGNORE_INDEX
 from cagnet.data.split import ZeroShotSplit
 from cagnet.data.synthetic import SYNTHETIC_CLASSES, generate_synthetic
 from cagnet.embeddings import ENCODERS, embed_source
@@ -53,10 +52,8 @@ class Data:
 
 def hide_unseen(reader, split: ZeroShotSplit):
     """``reader`` with unseen-class labels replaced by 255: training never sees them."""
-    lookup = np.full(256, IGNORE_INDEX)
-    lookup[: split.num_classes] = np.arange(split.num_classes)
-    lookup[list(split.unseen)] = IGNORE_INDEX
-    return RemappedReader(reader, lookup, reader.class_names, name=f"{reader.name} (unseen hidden)")
+    name = f"{reader.name} (unseen hidden)"
+    return RemappedReader(reader, split.hiding_lookup(), reader.class_names, name=name)
 
 
 def prepare_dataset(config: Config, progress: bool = True) -> Config:

@@ -44,7 +44,7 @@ from tqdm import tqdm
 
 from cagnet.config import AugmentConfig, Config
 from cagnet.config_io import to_dict
-from cagnet.data.loader import StreamSampler
+from cagnet.data.loader import StreamSampler, evaluation_loader
 from cagnet.data.readers import FilePairReader, FilterUnseenImages, RemappedReader
 from cagnet.data.sample import IGNORE_INDEX, Sample
 from cagnet.data.transforms import IMAGENET_MEAN, IMAGENET_STD, to_tensors
@@ -439,17 +439,16 @@ class CachedReader:
             torch.from_numpy(np.ascontiguousarray(label_window, dtype=np.int64)),
         )
 
+    def evaluation_item(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(features (C, h, w) float32, label (H, W)) of item ``index``, for evaluation."""
+        features = torch.from_numpy(np.asarray(self.features(index), dtype=np.float32))
+        return features, torch.from_numpy(self.load_label(index))
+
     def evaluation_loader(
         self, indices: Sequence[int], batch_size: int, num_workers: int = 0
     ) -> DataLoader:
         """Batches of (features (B, C, h, w), labels (B, H, W), indices), padded, in order."""
-        return DataLoader(
-            _EvaluationSet(self, indices),
-            batch_size=batch_size,
-            shuffle=False,
-            num_workers=num_workers,
-            collate_fn=_pad_collate,
-        )
+        return evaluation_loader(self, indices, batch_size, num_workers, load=self.evaluation_item)
 
     def __repr__(self) -> str:
         return f"CachedReader({self.reader!r}, {self.store.folder})"
@@ -468,34 +467,6 @@ class _TrainingSet(Dataset):
         index, crop_seed = key
         generator = torch.Generator().manual_seed(crop_seed)
         return self.reader.training_sample(index, self.size, self.flip, generator)
-
-
-class _EvaluationSet(Dataset):
-    def __init__(self, reader: CachedReader, indices: Sequence[int]):
-        self.reader, self.indices = reader, list(indices)
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, position: int) -> tuple[torch.Tensor, torch.Tensor, int]:
-        index = self.indices[position]
-        features = torch.from_numpy(np.asarray(self.reader.features(index), dtype=np.float32))
-        return features, torch.from_numpy(self.reader.load_label(index)), index
-
-
-def _pad_collate(items):
-    """Pad features (with 0) and labels (with IGNORE_INDEX) to the largest of the batch."""
-    channels = items[0][0].shape[0]
-    height = max(f.shape[1] for f, _, _ in items)
-    width = max(f.shape[2] for f, _, _ in items)
-    label_h = max(label.shape[0] for _, label, _ in items)
-    label_w = max(label.shape[1] for _, label, _ in items)
-    features = torch.zeros(len(items), channels, height, width)
-    labels = torch.full((len(items), label_h, label_w), IGNORE_INDEX, dtype=torch.long)
-    for k, (feature, label, _) in enumerate(items):
-        features[k, :, : feature.shape[1], : feature.shape[2]] = feature
-        labels[k, : label.shape[0], : label.shape[1]] = label
-    return features, labels, [index for _, _, index in items]
 
 
 def feature_training_loader(

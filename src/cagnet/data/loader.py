@@ -6,7 +6,7 @@ of W processes reads positions it*B*W + r*B + j. So a resumed run, or a run on m
 sees exactly the samples it would have seen without interruption.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
@@ -93,41 +93,70 @@ def training_loader(
     )
 
 
-class EvaluationSet(Dataset):
-    """Whole images: (image (3, H, W), label (H, W), index)."""
+class ReaderImages:
+    """index -> (normalised image (3, H, W), label (H, W)) of a reader's item."""
 
-    def __init__(self, reader: Sequence, indices: Sequence[int]):
-        self.reader, self.indices = reader, list(indices)
+    def __init__(self, reader: Sequence):
+        self.reader = reader
+
+    def __call__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return to_tensors(self.reader[index])
+
+
+class EvaluationSet(Dataset):
+    """Whole items in index order: (input (C, h, w), label (H, W), index).
+
+    Args:
+        load: index -> (input, label); images by default, cached features in the
+            frozen-backbone mode.
+    """
+
+    def __init__(
+        self, load: Callable[[int], tuple[torch.Tensor, torch.Tensor]], indices: Sequence[int]
+    ):
+        self.load, self.indices = load, list(indices)
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def __getitem__(self, position: int) -> tuple[torch.Tensor, torch.Tensor, int]:
         index = self.indices[position]
-        image, label = to_tensors(self.reader[index])
-        return image, label, index
+        inputs, label = self.load(index)
+        return inputs, label, index
 
 
 def pad_collate(
     items: list[tuple[torch.Tensor, torch.Tensor, int]],
 ) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
-    """Pad images (with 0, the mean colour) and labels (with IGNORE_INDEX) to the largest."""
-    height = max(label.shape[0] for _, label, _ in items)
-    width = max(label.shape[1] for _, label, _ in items)
-    images = torch.zeros(len(items), 3, height, width)
-    labels = torch.full((len(items), height, width), IGNORE_INDEX, dtype=torch.long)
-    for k, (image, label, _) in enumerate(items):
-        images[k, :, : label.shape[0], : label.shape[1]] = image
+    """Pad inputs (with 0: the mean colour of a normalised image) and labels (with
+    IGNORE_INDEX), each to the largest of the batch; inputs and labels may differ in size."""
+    channels = items[0][0].shape[0]
+    height = max(inputs.shape[1] for inputs, _, _ in items)
+    width = max(inputs.shape[2] for inputs, _, _ in items)
+    label_height = max(label.shape[0] for _, label, _ in items)
+    label_width = max(label.shape[1] for _, label, _ in items)
+    batch = torch.zeros(len(items), channels, height, width)
+    labels = torch.full((len(items), label_height, label_width), IGNORE_INDEX, dtype=torch.long)
+    for k, (inputs, label, _) in enumerate(items):
+        batch[k, :, : inputs.shape[1], : inputs.shape[2]] = inputs
         labels[k, : label.shape[0], : label.shape[1]] = label
-    return images, labels, [index for _, _, index in items]
+    return batch, labels, [index for _, _, index in items]
 
 
 def evaluation_loader(
-    reader: Sequence, indices: Sequence[int], batch_size: int, num_workers: int = 0
+    reader: Sequence,
+    indices: Sequence[int],
+    batch_size: int,
+    num_workers: int = 0,
+    load: Callable[[int], tuple[torch.Tensor, torch.Tensor]] | None = None,
 ) -> DataLoader:
-    """Batches of padded whole images for evaluation, in index order."""
+    """Batches of padded whole items for evaluation, in index order.
+
+    Args:
+        load: index -> (input, label); default the reader's normalised images.
+    """
     return DataLoader(
-        EvaluationSet(reader, indices),
+        EvaluationSet(load if load is not None else ReaderImages(reader), indices),
         batch_size=batch_size,
         shuffle=False,
         num_workers=num_workers,

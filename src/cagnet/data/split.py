@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from cagnet.data.sample import IGNORE_INDEX
@@ -56,6 +57,14 @@ class ZeroShotSplit:
         mask[list(self.unseen)] = True
         return mask
 
+    def hiding_lookup(self) -> np.ndarray:
+        """(256,) int64 label lookup: seen classes unchanged, unseen classes and any value
+        outside the class list -> ``IGNORE_INDEX``."""
+        lookup = np.full(256, IGNORE_INDEX, dtype=np.int64)
+        lookup[: self.num_classes] = np.arange(self.num_classes)
+        lookup[list(self.unseen)] = IGNORE_INDEX
+        return lookup
+
     def training_labels(self, labels: torch.Tensor) -> torch.Tensor:
         """Hide unseen classes: their pixels become ``IGNORE_INDEX``.
 
@@ -65,6 +74,5 @@ class ZeroShotSplit:
         Returns:
             A new tensor of the same shape in which no unseen class index remains.
         """
-        lookup = torch.arange(256, device=labels.device)
-        lookup[list(self.unseen)] = IGNORE_INDEX
-        return lookup[labels.clamp(0, 255)].where(labels <= 255, torch.full_like(labels, 255))
+        lookup = torch.from_numpy(self.hiding_lookup()).to(labels.device)
+        return lookup[labels.clamp(0, 255)]

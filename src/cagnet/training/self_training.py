@@ -45,7 +45,7 @@ from tqdm import tqdm
 from cagnet.build import Data
 from cagnet.config import Config, SelfTrainingConfig
 from cagnet.config_io import from_dict, merge, parse_overrides, to_dict
-from cagnet.data.loader import EvaluationSet, pad_collate
+from cagnet.data.loader import EvaluationSet, ReaderImages, pad_collate
 from cagnet.data.readers.pseudo_labelled import PseudoLabelledReader, write_pseudo_label
 from cagnet.data.sample import IGNORE_INDEX
 from cagnet.data.split import ZeroShotSplit
@@ -174,7 +174,7 @@ def _scored_images(
 ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
     """(index, (K, H, W) softmax scores at label resolution, (H, W) label) per training image."""
     loader = DataLoader(
-        EvaluationSet(reader, range(len(reader))),
+        EvaluationSet(ReaderImages(reader), range(len(reader))),
         batch_size=batch_size,
         shuffle=False,
         collate_fn=_collate_with_sizes,

@@ -8,7 +8,8 @@ Finetuning step (E and CM frozen and not even run): G makes features for random 
 seen and unseen classes with z ~ N(0, 1);
   1. heads: D pushes them towards fake (no real term), C classifies them;
   2. G minimises L_CLS + L_ADV through the updated heads.
-Unseen labels never reach a training step: the loop hides them with ``ZeroShotSplit``.
+Unseen labels never reach a training step: ``build.hide_unseen`` removes them from the
+training reader (``ZeroShotSplit.hiding_lookup``).
 """
 
 from collections.abc import Sequence

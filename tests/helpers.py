@@ -2,9 +2,15 @@
 
 from pathlib import Path
 
+import numpy as np
 import torch
+import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 
+from cagnet.data.readers import FolderReader
+from cagnet.data.sample import IGNORE_INDEX
+from cagnet.models.backbones import BackboneConfig
 from cagnet.models.backbones.base import Backbone
 from cagnet.models.cagnet import CaGNet, ContextEncoder
 from cagnet.models.contextual_module import ContextualModule
@@ -56,3 +62,61 @@ def small_overrides(tmp_path: Path, iterations: int = 6) -> list[str]:
         "model.heads_hidden=16",
         "eval.num_overlays=1",
     ]
+
+
+# ----------------------------------------------------------------------------- feature cache
+
+STRIDE = 2
+KEY_CONFIG = BackboneConfig(name="small_cnn", out_channels=5, output_stride=STRIDE, freeze=True)
+
+
+class PatchBackbone(Backbone):
+    """Non-overlapping stride x stride patches -> 5 channels (pads to a multiple of the stride),
+    so F of an aligned image crop equals the crop of F exactly. Counts its forward calls."""
+
+    def __init__(self, seed: int = 0):
+        super().__init__()
+        self.out_channels, self.output_stride = 5, STRIDE
+        torch.manual_seed(seed)
+        self.conv = nn.Conv2d(3, 5, STRIDE, stride=STRIDE)
+        self.requires_grad_(False)
+        self.eval()
+        self.calls = 0
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        height, width = images.shape[-2:]
+        images = F.pad(images, (0, -width % STRIDE, 0, -height % STRIDE))
+        return self.conv(images)
+
+
+def write_folder(root, sizes=((14, 18), (15, 17), (10, 12)), split="train"):
+    """A tiny data set in the plain folder format: random images and labels of 3 classes."""
+    rng = np.random.default_rng(0)
+    (root / "images" / split).mkdir(parents=True, exist_ok=True)
+    (root / "labels" / split).mkdir(parents=True, exist_ok=True)
+    (root / "classes.txt").write_text("sky\nroad\ncar\n")
+    for k, (height, width) in enumerate(sizes):
+        image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        label = rng.integers(0, 3, (height, width)).astype(np.uint8)
+        label[0, 0] = IGNORE_INDEX
+        Image.fromarray(image).save(root / "images" / split / f"{k:03d}.png")
+        Image.fromarray(label).save(root / "labels" / split / f"{k:03d}.png")
+    return FolderReader(root, split)
+
+
+class Subset:
+    """A view of some items of a reader, of a kind the cache knows nothing about."""
+
+    def __init__(self, reader, indices):
+        self.reader, self.indices, self.name = reader, indices, "subset"
+        self.class_names, self.valid_classes = reader.class_names, reader.valid_classes
+
+    def __len__(self):
+        return len(self.indices)
+
+    def __getitem__(self, index):
+        return self.reader[self.indices[index]]
+
+    def load_label(self, index):
+        return self.reader.load_label(self.indices[index])

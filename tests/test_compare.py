@@ -22,7 +22,7 @@ from cagnet.training.loop import train
 
 VARIANTS = ["cagnet", "table2/ec"]
 DEMO = demo_config_path()  # the packaged demo config
-FOLDERS = {"cagnet": "cagnet", "table2/ec": "table2_ec", "cagnet+st": "cagnet+st"}
+FOLDERS = {"cagnet": "cagnet", "table2/ec": "table2_ec", "cagnet+st": "cagnet", "spnet-c": "spnet"}
 SEEDS = [0, 1]
 
 
@@ -165,11 +165,19 @@ def test_a_variant_whose_method_or_post_step_is_missing_fails_before_any_run(tmp
     assert not (tmp_path / "out" / "runs").exists()
 
 
+def test_a_config_a_method_rejects_fails_before_any_run(tmp_path):
+    # ZS3Net's stages (1 + 300 + 300 by default) do not add up to train.iterations (2).
+    config = load_config(None, small_overrides(tmp_path, iterations=2))
+    with pytest.raises(ConfigError, match="variant 'zs3net' .*make train.iterations the sum"):
+        compare(config, ["cagnet", "zs3net"], [0], tmp_path / "out", progress=False)
+    assert not (tmp_path / "out" / "runs").exists()
+
+
 def test_calibration_and_self_training_report_numbers_before_and_after(tmp_path):
     config = load_config(DEMO, small_overrides(tmp_path, iterations=4))
     output = tmp_path / "out"
-    result = compare(config, ["spnet-c", "cagnet+st"], [0], output, progress=False)
-    calibrated, self_trained = result.records
+    result = compare(config, ["spnet-c", "cagnet+st", "cagnet-c", "cagnet"], [0], output, False)
+    calibrated, self_trained, cagnet_calibrated, cagnet = result.records
     folder = calibrated.run_dir
     raw = flat_metrics(json.loads((folder / "metrics.json").read_text()))
     after = json.loads((folder / "metrics-calibrated.json").read_text())
@@ -188,6 +196,22 @@ def test_calibration_and_self_training_report_numbers_before_and_after(tmp_path)
     assert float(rows[0]["before_post_hiou"]) == raw["hiou"] and rows[0]["post"] == "calibrate"
     again = compare(config, ["spnet-c", "cagnet+st"], [0], output, progress=False)
     assert all(r.skipped for r in again.records) and again.records[0].metrics == calibrated.metrics
+
+
+def test_post_processed_variants_share_the_training_run_of_their_base(tmp_path):
+    config = load_config(DEMO, small_overrides(tmp_path, iterations=4))
+    output = tmp_path / "out"
+    records = compare(config, ["cagnet-c", "cagnet+st", "cagnet"], [0], output, False).records
+    calibrated, self_trained, cagnet = records
+    folder = output / "runs" / "cagnet" / "seed0"
+    assert [p.name for p in (output / "runs").iterdir()] == ["cagnet"]  # one model trained
+    assert {r.run_dir for r in records} == {folder}
+    names = {"compare.json", "compare-cagnet-c.json", "compare-cagnet+st.json"}
+    assert names <= {p.name for p in folder.iterdir()}
+    assert calibrated.before_post == self_trained.before_post == cagnet.metrics
+    assert cagnet.skipped is False and cagnet.wall_s < calibrated.wall_s  # read, not trained
+    text = (output / "results.md").read_text()
+    assert "| cagnet-c | raw |" in text and "| cagnet-c | calibrated |" in text
 
 
 def test_list_shows_every_variant_with_its_paper_row(capsys):

@@ -1,194 +1,29 @@
-"""The feature cache: round trip, reuse, keys, aligned crops, stale/corrupt caches, and a
-training run on cached features that matches one on images."""
+"""The feature cache: aligned crops, the training stream, the precomputed backbone, config
+checks, and a training run on cached features that matches one on images."""
 
 import csv
-import dataclasses
-import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import small_overrides
-from PIL import Image
+from helpers import KEY_CONFIG, STRIDE, PatchBackbone, Subset, small_overrides, write_folder
 from torch import nn
 
 from cagnet.cli import main
 from cagnet.config import load_config
 from cagnet.data import feature_cache
-from cagnet.data.feature_cache import (
-    FLIPPED,
-    PLAIN,
-    CachedReader,
-    FeatureCacheError,
-    backbone_key,
-    build_store,
-    crop_window,
-    feature_training_loader,
-    image_digests,
-    store_folder,
-)
-from cagnet.data.readers import FolderReader
+from cagnet.data.feature_cache import CachedReader, crop_window, feature_training_loader
+from cagnet.data.feature_store import FLIPPED, PLAIN, build_store
 from cagnet.data.sample import IGNORE_INDEX
 from cagnet.data.transforms import to_tensors
 from cagnet.errors import ConfigError
-from cagnet.models.backbones import BackboneConfig
-from cagnet.models.backbones.base import Backbone
 from cagnet.models.backbones.precomputed import PrecomputedBackbone
 from cagnet.training.loop import load_trained_model, train
-
-STRIDE = 2
-KEY_CONFIG = BackboneConfig(name="small_cnn", out_channels=5, output_stride=STRIDE, freeze=True)
-
-
-class PatchBackbone(Backbone):
-    """Non-overlapping stride x stride patches -> 5 channels (pads to a multiple of the stride),
-    so F of an aligned image crop equals the crop of F exactly. Counts its forward calls."""
-
-    def __init__(self, seed: int = 0):
-        super().__init__()
-        self.out_channels, self.output_stride = 5, STRIDE
-        torch.manual_seed(seed)
-        self.conv = nn.Conv2d(3, 5, STRIDE, stride=STRIDE)
-        self.requires_grad_(False)
-        self.eval()
-        self.calls = 0
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        self.calls += 1
-        height, width = images.shape[-2:]
-        images = F.pad(images, (0, -width % STRIDE, 0, -height % STRIDE))
-        return self.conv(images)
-
-
-def write_folder(root, sizes=((14, 18), (15, 17), (10, 12)), split="train"):
-    """A tiny data set in the plain folder format: random images and labels of 3 classes."""
-    rng = np.random.default_rng(0)
-    (root / "images" / split).mkdir(parents=True, exist_ok=True)
-    (root / "labels" / split).mkdir(parents=True, exist_ok=True)
-    (root / "classes.txt").write_text("sky\nroad\ncar\n")
-    for k, (height, width) in enumerate(sizes):
-        image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-        label = rng.integers(0, 3, (height, width)).astype(np.uint8)
-        label[0, 0] = IGNORE_INDEX
-        Image.fromarray(image).save(root / "images" / split / f"{k:03d}.png")
-        Image.fromarray(label).save(root / "labels" / split / f"{k:03d}.png")
-    return FolderReader(root, split)
 
 
 def files_under(path):
     return {p for p in path.rglob("*") if p.is_file()}
-
-
-def test_cached_features_equal_the_backbone_output_and_are_reused(tmp_path):
-    reader = write_folder(tmp_path / "data")
-    backbone = PatchBackbone()
-    store = build_store(reader, backbone, KEY_CONFIG, tmp_path / "cache", (PLAIN, FLIPPED))
-    assert backbone.calls == 2 * len(reader)
-    for index in range(len(reader)):
-        image = to_tensors(reader[index])[0][None]
-        with torch.no_grad():
-            plain, flipped = backbone(image)[0], backbone(image.flip(-1))[0]
-        assert store.load(index, PLAIN).dtype == np.float16
-        torch.testing.assert_close(
-            torch.from_numpy(np.asarray(store.load(index, PLAIN), dtype=np.float32)),
-            plain,
-            atol=2e-3,
-            rtol=2e-3,
-        )
-        torch.testing.assert_close(
-            torch.from_numpy(np.asarray(store.load(index, FLIPPED), dtype=np.float32)),
-            flipped,
-            atol=2e-3,
-            rtol=2e-3,
-        )
-    backbone.calls = 0
-    again = build_store(reader, backbone, KEY_CONFIG, tmp_path / "cache", (PLAIN, FLIPPED))
-    assert backbone.calls == 0 and again == store
-    # An interrupted build (a file not written yet) computes only the missing file.
-    store.path(1, FLIPPED).unlink()
-    build_store(reader, backbone, KEY_CONFIG, tmp_path / "cache", (PLAIN, FLIPPED))
-    assert backbone.calls == 1
-
-
-class Subset:
-    """A view of some items of a reader, of a kind the cache knows nothing about."""
-
-    def __init__(self, reader, indices):
-        self.reader, self.indices, self.name = reader, indices, "subset"
-        self.class_names, self.valid_classes = reader.class_names, reader.valid_classes
-
-    def __len__(self):
-        return len(self.indices)
-
-    def __getitem__(self, index):
-        return self.reader[self.indices[index]]
-
-    def load_label(self, index):
-        return self.reader.load_label(self.indices[index])
-
-
-def test_any_view_of_cached_images_reuses_their_features(tmp_path):
-    reader = write_folder(tmp_path / "data")
-    backbone = PatchBackbone()
-    store = build_store(reader, backbone, KEY_CONFIG, tmp_path / "cache", (PLAIN,))
-    backbone.calls = 0
-    subset = build_store(Subset(reader, [2, 0]), backbone, KEY_CONFIG, tmp_path / "cache")
-    assert backbone.calls == 0
-    assert subset.path(0) == store.path(2) and subset.shapes == (store.shapes[2], store.shapes[0])
-
-
-def test_plain_cache_gains_the_flipped_variant_without_recomputing_the_plain_one(tmp_path):
-    reader = write_folder(tmp_path / "data")
-    backbone = PatchBackbone()
-    plain = build_store(reader, backbone, KEY_CONFIG, tmp_path / "cache", (PLAIN,))
-    assert plain.variants == (PLAIN,) and backbone.calls == len(reader)
-    both = build_store(reader, backbone, KEY_CONFIG, tmp_path / "cache", (FLIPPED, PLAIN))
-    assert both.variants == (PLAIN, FLIPPED) and both.folder == plain.folder
-    assert backbone.calls == 2 * len(reader)
-
-
-class CountingReader(FolderReader):
-    decoded = 0
-
-    def __getitem__(self, index):
-        CountingReader.decoded += 1
-        return super().__getitem__(index)
-
-
-def test_the_key_changes_with_the_backbone_config_and_its_weights():
-    backbone = PatchBackbone()
-    key = backbone_key(backbone, KEY_CONFIG)
-    assert backbone_key(PatchBackbone(), KEY_CONFIG) == key
-    other_config = dataclasses.replace(KEY_CONFIG, multi_scale=(1.0, 0.5))
-    assert backbone_key(backbone, other_config)["backbone"] != key["backbone"]
-    assert backbone_key(PatchBackbone(seed=1), KEY_CONFIG)["backbone"] != key["backbone"]
-    other = backbone_key(PatchBackbone(seed=1), KEY_CONFIG)
-    assert store_folder(Path("c"), key) != store_folder(Path("c"), other)
-
-
-def test_image_digests_follow_the_pixels_and_are_remembered_per_file(tmp_path):
-    write_folder(tmp_path / "data")
-    digests = image_digests(CountingReader(tmp_path / "data", "train"), tmp_path / "cache")
-    assert len(set(digests)) == 3 and CountingReader.decoded == 3
-    CountingReader.decoded = 0
-    assert image_digests(CountingReader(tmp_path / "data", "train"), tmp_path / "cache") == digests
-    assert CountingReader.decoded == 0  # remembered: nothing decoded
-    # A new file list: the old items keep their digests, the new one gets its own.
-    write_folder(tmp_path / "data", sizes=((14, 18), (15, 17), (10, 12), (12, 12)))
-    more = image_digests(FolderReader(tmp_path / "data", "train"), tmp_path / "cache")
-    assert more[:3] == digests and more[3] not in digests
-    # Touching a file re-hashes it (same pixels, same digest); new pixels give a new digest.
-    image = tmp_path / "data" / "images" / "train" / "000.png"
-    os.utime(image, ns=(1, 1))
-    CountingReader.decoded = 0
-    touched = image_digests(CountingReader(tmp_path / "data", "train"), tmp_path / "cache")
-    assert touched == more and CountingReader.decoded == 1
-    Image.fromarray(np.zeros((14, 18, 3), dtype=np.uint8)).save(image)
-    changed = image_digests(FolderReader(tmp_path / "data", "train"), tmp_path / "cache")
-    assert changed[0] != more[0] and changed[1:] == more[1:]
 
 
 @pytest.mark.parametrize("flip_mode", ["images", "features"])
@@ -257,37 +92,6 @@ def test_the_training_stream_depends_on_the_position_only(tmp_path):
     assert whole[0][0].shape == (2, 5, 4, 4) and whole[0][1].shape == (2, 8, 8)
     for (a, b), (c, d) in zip(whole[2:], resumed, strict=True):
         assert torch.equal(a, c) and torch.equal(b, d)
-
-
-def test_a_stale_or_corrupt_cache_is_an_error_naming_what_to_delete(tmp_path):
-    reader = write_folder(tmp_path / "data")
-    backbone = PatchBackbone()
-    store = build_store(reader, backbone, KEY_CONFIG, tmp_path / "cache")
-    key_path = store.folder / "key.json"
-    key = json.loads(key_path.read_text())
-
-    stale = json.loads(json.dumps(key))
-    stale["backbone"]["weights"] = "0" * 64
-    key_path.write_text(json.dumps(stale))
-    with pytest.raises(FeatureCacheError, match=r"stale.*differs in: backbone.*delete"):
-        build_store(reader, backbone, KEY_CONFIG, tmp_path / "cache")
-
-    key_path.write_text("{not json")
-    with pytest.raises(FeatureCacheError, match=f"corrupt.*delete .*{store.folder.name}"):
-        build_store(reader, backbone, KEY_CONFIG, tmp_path / "cache")
-
-    key_path.write_text(json.dumps(key))
-    path = store.path(1)
-    path.write_bytes(path.read_bytes()[:-10])
-    with pytest.raises(FeatureCacheError, match=f"{path.name} is corrupt.*delete"):
-        build_store(reader, backbone, KEY_CONFIG, tmp_path / "cache")
-
-    np.save(path, np.zeros((5, 1, 1), dtype=np.float32))  # readable, another dtype
-    with pytest.raises(FeatureCacheError, match="not a .C, h, w. float16"):
-        build_store(reader, backbone, KEY_CONFIG, tmp_path / "cache")
-    np.save(path, np.zeros((5, 1, 1), dtype=np.float16))  # changed after opening
-    with pytest.raises(FeatureCacheError, match="changed while in use"):
-        store.load(1)
 
 
 def test_precomputed_backbone_is_the_identity_with_the_sources_state_dict():

@@ -73,7 +73,14 @@ def test_every_variant_is_a_valid_config_and_names_its_paper_row():
     for name, variant in VARIANTS.items():
         config = _config(name)
         assert config.seed == 0
-        assert variant.row.startswith(("Table", "supp.")), name
+        assert variant.row.startswith(("Table", "supp.", "beyond the paper:")), name
+
+
+def test_calibrated_and_self_trained_variants_post_process_their_base_run():
+    for name in ("spnet-c", "zs3net-c", "cagnet-c", "zs3net+st", "cagnet+st"):
+        variant = VARIANTS[name]
+        base = VARIANTS[variant.shares]
+        assert variant.post and not base.post and base.overrides == variant.overrides, name
 
 
 def test_unknown_variant_is_an_error_listing_the_known_ones():

@@ -1,7 +1,11 @@
 """``compare``: train and evaluate every variant x seed, one run folder each, then report.
 
 Runs are sequential. Each lives in ``OUTPUT/runs/<variant>/seed<N>`` and is finished when its
-``compare.json`` (the run's final numbers) exists. Re-running the same comparison skips finished
+``compare.json`` (the run's final numbers) exists. A post-processed variant that shares another
+variant's training (``Variant.shares``, e.g. cagnet-c on cagnet) post-processes that variant's
+run folder and records its numbers there in ``compare-<variant>.json``; the shared run trains
+once, whichever of the two comes first. Two ``compare`` processes must not train one run at
+the same time. Re-running the same comparison skips finished
 runs, resumes interrupted ones from their checkpoint and never overwrites a run folder: a folder
 interrupted before its first checkpoint is left as it is and the run starts again beside it
 (``seed<N>-1``); only an empty folder is reused. A finished or resumable run trained with
@@ -88,7 +92,8 @@ def variant_config(config: Config, variant: Variant, seed: int, name: str) -> Co
 
 
 def require_available(name: str, variant: Variant, config: Config) -> None:
-    """Raise ConfigError when the variant's method or post-processing is not in this build."""
+    """Raise ConfigError when the variant's method or post-processing is not in this build, or
+    its method rejects the config (``Method.check_config``)."""
     from cagnet.methods import METHODS
 
     if config.model.method not in METHODS:
@@ -98,6 +103,10 @@ def require_available(name: str, variant: Variant, config: Config) -> None:
             "variant out or add the method to cagnet.methods.METHODS"
         )
     require_post_step(name, variant.post)
+    try:
+        METHODS[config.model.method].check_config(config)
+    except ConfigError as error:
+        raise ConfigError(f"variant {name!r} (seed {config.seed}): {error}") from None
 
 
 def _attempts(base: Path) -> list[Path]:
@@ -158,6 +167,12 @@ class _Planned:
     seed: int
     config: Config
     folder: Path
+    record_name: str
+
+
+def record_name(name: str, variant: Variant) -> str:
+    """The file of a variant's final numbers in its run folder (see the module docstring)."""
+    return f"compare-{slug(name)}.json" if variant.shares else RECORD_NAME
 
 
 def plan(
@@ -173,19 +188,21 @@ def plan(
     runs = []
     for name in names:
         variant = VARIANTS[name]
+        trained_as = variant.shares or name  # the variant whose run is trained
         for seed in seeds:
             run_config = prepare_dataset(
-                variant_config(config, variant, seed, name), progress=False
+                variant_config(config, VARIANTS[trained_as], seed, trained_as), progress=False
             )
             require_available(name, variant, run_config)
-            folder = locate_run(Path(output_dir) / "runs" / slug(name) / f"seed{seed}")
+            folder = locate_run(Path(output_dir) / "runs" / slug(trained_as) / f"seed{seed}")
             _check_same_config(folder, run_config)
-            runs.append(_Planned(name, variant, seed, run_config, folder))
+            record = record_name(name, variant)
+            runs.append(_Planned(name, variant, seed, run_config, folder, record))
     return runs
 
 
 def _execute(run: _Planned, progress: bool) -> RunRecord:
-    record_path = run.folder / RECORD_NAME
+    record_path = run.folder / run.record_name
     if record_path.is_file():
         return _read_record(record_path, skipped=True)
     started = time.perf_counter()

@@ -1,10 +1,12 @@
 """Every method and ablation of the paper as a named set of config overrides.
 
 ``VARIANTS`` maps a name to a ``Variant``: the ``--set`` overrides that make it, the paper's table
-row it reproduces and the post-processing it needs after training ("calibrate" for SPNet-c,
-"self_train" for the +ST rows). Table numbers refer to the main paper, "supp." to its
-supplementary material. Overrides apply after the config file and the user's ``--set``, so a
-variant always is what its name says.
+row it reproduces and the post-processing it needs after training ("calibrate" for the "-c"
+rows, "self_train" for the +ST rows). A post-processed variant names the variant whose trained
+run it starts from (``shares``): SPNet-c calibrates the SPNet run of the same seed instead of
+training a copy of it, so raw and calibrated numbers come from one model. Table numbers refer
+to the main paper, "supp." to its supplementary material. Overrides apply after the config
+file and the user's ``--set``, so a variant always is what its name says.
 
 Ratios are quoted ('1:1'): YAML 1.1 reads an unquoted 1:1 as the base-60 integer 61.
 """
@@ -27,11 +29,14 @@ class Variant(NamedTuple):
         overrides: ``--set`` strings applied on top of the user's config.
         row: the paper's table row this variant reproduces.
         post: "" (train and evaluate), "calibrate" or "self_train" after training.
+        shares: the variant whose training run (config and folder) this one post-processes;
+            "" trains a run of its own.
     """
 
     overrides: tuple[str, ...]
     row: str
     post: str = ""
+    shares: str = ""
 
 
 # Table 3's CM rows differ only in ``model.contextual``; each states every switch it relies on.
@@ -42,12 +47,17 @@ VARIANTS: dict[str, Variant] = {
     # Table 1: the methods compared.
     "spnet": Variant(("model.method=spnet",), "Table 1: SPNet"),
     "spnet-c": Variant(
-        ("model.method=spnet",), "Table 1: SPNet-c (SPNet + calibration)", CALIBRATE
+        ("model.method=spnet",), "Table 1: SPNet-c (SPNet + calibration)", CALIBRATE, "spnet"
     ),
     "zs3net": Variant(("model.method=zs3net",), "Table 1: ZS3Net"),
     "cagnet": Variant((), "Table 1: CaGNet"),
-    "zs3net+st": Variant(("model.method=zs3net",), "Table 1: ZS3Net+ST", SELF_TRAIN),
-    "cagnet+st": Variant((), "Table 1: CaGNet+ST", SELF_TRAIN),
+    # Calibration applies to every method (not a row of the paper's Table 1).
+    "zs3net-c": Variant(
+        ("model.method=zs3net",), "beyond the paper: ZS3Net + calibration", CALIBRATE, "zs3net"
+    ),
+    "cagnet-c": Variant((), "beyond the paper: CaGNet + calibration", CALIBRATE, "cagnet"),
+    "zs3net+st": Variant(("model.method=zs3net",), "Table 1: ZS3Net+ST", SELF_TRAIN, "zs3net"),
+    "cagnet+st": Variant((), "Table 1: CaGNet+ST", SELF_TRAIN, "cagnet"),
     # Table 2: network modules. Without CM, G reads z ~ N(0, 1) (cagnet.training.steps).
     "table2/ec": Variant(
         (
@@ -124,6 +134,19 @@ for _value in LAMBDA_VALUES:
     VARIANTS[f"lambda2/{_value}"] = Variant(
         (f"loss.kl_weight={_value}",), f"supp. Figure 1: lambda2 = {_value}"
     )
+
+
+def _check_shares() -> None:
+    """Every shared run is a plain variant with the same overrides (import-time check)."""
+    for name, variant in VARIANTS.items():
+        if not variant.shares:
+            continue
+        base = VARIANTS.get(variant.shares)
+        if base is None or base.post or base.overrides != variant.overrides or not variant.post:
+            raise AssertionError(f"variant {name!r} cannot share the run of {variant.shares!r}")
+
+
+_check_shares()
 
 
 def select_variants(patterns: Sequence[str]) -> list[str]:

@@ -2,7 +2,7 @@
 
 ``cagnet train`` builds a missing cache itself; this command does it up front, with a progress
 bar, and prints where the caches are, their size and the time taken. See
-``cagnet.data.feature_cache`` for what is cached and when a cache is reused.
+``cagnet.data.feature_store`` for what is cached and when a cache is reused.
 """
 
 import argparse
@@ -22,7 +22,7 @@ def _megabytes(size: int) -> str:
 def command_cache(args: argparse.Namespace) -> int:
     """Build (or check) the train and val caches of the config; print folders, sizes, time."""
     from cagnet.build import build_data, build_embeddings, prepare_dataset
-    from cagnet.data import feature_cache
+    from cagnet.data import feature_cache, feature_store
     from cagnet.methods import get_method
     from cagnet.training.distributed import Context
     from cagnet.training.loop import resolve_device, seed_everything
@@ -44,8 +44,8 @@ def command_cache(args: argparse.Namespace) -> int:
     model = model.to(device)
     if args.rebuild:  # the whole folder of this backbone: every split's features
         backbone = feature_cache.frozen_backbone(model, config)
-        key = feature_cache.backbone_key(backbone, config.model.backbone)
-        folder = feature_cache.store_folder(feature_cache.cache_root(config), key)
+        key = feature_store.backbone_key(backbone, config.model.backbone)
+        folder = feature_store.store_folder(feature_cache.cache_root(config), key)
         if folder.is_dir():
             print(f"deleting {folder}")
             shutil.rmtree(folder)

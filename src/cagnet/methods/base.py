@@ -41,9 +41,13 @@ class StepInputs:
 
 
 class Method:
-    """Base class; subclasses override every method."""
+    """Base class; subclasses override every method but ``check_config``."""
 
     name = "method"
+
+    def check_config(self, config: Config) -> None:
+        """ConfigError when ``config`` cannot train this method; cheap, runs before any data
+        or model is built (``compare`` checks every planned run with it first)."""
 
     def build_model(self, config: Config, embeddings: torch.Tensor) -> nn.Module:
         """The model; it must have ``segment(images) -> (B, K, h, w) logits``."""

@@ -52,12 +52,15 @@ class CaGNetMethod(Method):
 
     name = "cagnet"
 
-    def build_model(self, config: Config, embeddings: torch.Tensor) -> nn.Module:
+    def check_config(self, config: Config) -> None:
         if config.model.use_discriminator and not config.model.use_generator:
             raise ConfigError(
                 "model.use_discriminator=true needs model.use_generator=true (D judges G's "
                 "features); switch both off for Table 2's 'E & C' rows"
             )
+
+    def build_model(self, config: Config, embeddings: torch.Tensor) -> nn.Module:
+        self.check_config(config)
         return build_cagnet(config, embeddings)
 
     def build_optimizers(self, model: nn.Module, config: Config) -> Any:

@@ -222,8 +222,11 @@ class ZS3NetMethod(Method):
 
     name = "zs3net"
 
-    def build_model(self, config: Config, embeddings: torch.Tensor) -> nn.Module:
+    def check_config(self, config: Config) -> None:
         check_schedule(config)
+
+    def build_model(self, config: Config, embeddings: torch.Tensor) -> nn.Module:
+        self.check_config(config)
         return build_zs3net(config, embeddings)
 
     def build_optimizers(self, model: nn.Module, config: Config) -> Any:

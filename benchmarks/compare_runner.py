@@ -1,0 +1,196 @@
+"""What the comparison benchmarks share: run ``cagnet compare`` over seeds on 2 cores, timed,
+and turn its results.csv into the tables of benchmarks/RESULTS.md.
+
+Used by ``camvid_compare.py`` (CamVid, frozen EfficientNet-Lite0 features) and
+``embedded_compare.py`` (the embedded benchmark, small CNN). Each variant group in ``job_costs``
+(a method and its calibrated variant, which calibrates the method's run of the same seed) is
+one job per seed; jobs go to parallel workers, one torch thread each, longest first onto the
+least loaded worker, so that no run is trained by two workers at once.
+"""
+
+import argparse
+import csv
+import json
+import math
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from results_file import commit, machine, today
+
+COLUMNS = (("hiou", "hIoU"), ("seen_miou", "seen mIoU"), ("unseen_miou", "unseen mIoU"))
+COLUMNS += (("overall_miou", "mIoU"), ("unseen_pixel_accuracy", "unseen pixel acc."))
+NEAR_ZERO = 0.02  # "SPNet's unseen mIoU near zero"
+TIMING_NAME = "compare_timing.json"  # wall time, date, code, machine of the timed invocation
+JobCosts = dict[tuple[str, ...], float]
+
+
+def cagnet_command(*words: str) -> list[str]:
+    return [sys.executable, "-m", "cagnet.cli", *words]
+
+
+def set_arguments(overrides: Sequence[str]) -> list[str]:
+    return [word for override in overrides for word in ("--set", override)]
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for one value)."""
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, 0.0
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def shards(job_costs: JobCosts, seeds: Sequence[int], workers: int) -> list[list]:
+    """(variants, seed) jobs per worker, longest first onto the least loaded worker."""
+    jobs = sorted(
+        ((variants, seed) for variants in job_costs for seed in seeds),
+        key=lambda job: -job_costs[job[0]],
+    )
+    loads, plans = [0.0] * workers, [[] for _ in range(workers)]
+    for job in jobs:
+        worker = loads.index(min(loads))
+        loads[worker] += job_costs[job[0]]
+        plans[worker].append(job)
+    return plans
+
+
+def run_comparison(
+    config: str,
+    job_costs: JobCosts,
+    args: argparse.Namespace,
+    build_cache: bool,
+) -> float:
+    """Cache (optional), the workers' jobs, then one ``compare`` over everything (it skips the
+    finished runs and writes results.csv/.md/.png). Returns the wall time in seconds."""
+    environment = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    overrides = set_arguments(args.overrides)
+    started = time.perf_counter()
+    if build_cache:
+        command = cagnet_command("cache", config, "--quiet", *overrides)
+        subprocess.run(command, check=True, env=environment)
+    workers = []
+    for index, jobs in enumerate(shards(job_costs, args.seeds, args.workers)):
+        script = []
+        for variants, seed in jobs:
+            words = cagnet_command("compare", config, "--variants", ",".join(variants))
+            words += ["--seeds", str(seed), "--output", str(args.output), "--quiet"]
+            script.append(shlex.join(words + overrides))
+        log = (args.output / f"worker{index}.log").open("w")
+        workers.append(
+            subprocess.Popen(
+                " && ".join(script), shell=True, env=environment, stdout=log, stderr=log
+            )
+        )
+    failed = [index for index, worker in enumerate(workers) if worker.wait() != 0]
+    if failed:
+        raise SystemExit(f"worker(s) {failed} failed; see {args.output}/worker*.log")
+    variants = [name for group in job_costs for name in group]
+    seeds = ",".join(str(seed) for seed in args.seeds)
+    words = cagnet_command("compare", config, "--variants", ",".join(variants), "--seeds", seeds)
+    words += ["--output", str(args.output), "--quiet", *overrides]
+    subprocess.run(words, check=True, env=environment)
+    return time.perf_counter() - started
+
+
+def parse_arguments(description: str, default_output: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--output", type=Path, default=Path("runs") / default_output)
+    parser.add_argument("--seeds", type=lambda t: [int(s) for s in t.split(",")], default=[0, 1, 2])
+    parser.add_argument("--workers", type=int, choices=(1, 2), default=2)
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite the RESULTS.md section from --output's finished comparison, no training",
+    )
+    return parser.parse_args()
+
+
+def timed(config: str, job_costs: JobCosts, args: argparse.Namespace, build_cache: bool) -> dict:
+    """Run the comparison (or, with --report-only, read the timing of the last one)."""
+    args.output.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(1)  # machine() reports the workers' one thread each
+    timing_path = args.output / TIMING_NAME
+    if args.report_only:
+        return json.loads(timing_path.read_text())
+    measured = {"wall_s": run_comparison(config, job_costs, args, build_cache)}
+    measured.update(date=today(), code=commit(), machine=machine())
+    timing_path.write_text(json.dumps(measured, indent=1))
+    return measured
+
+
+def command_line(script: str, args: argparse.Namespace) -> str:
+    words = ["python", f"benchmarks/{script}", "--output", str(args.output)]
+    words += ["--seeds", ",".join(str(s) for s in args.seeds), "--workers", str(args.workers)]
+    return shlex.join(words + set_arguments(args.overrides))
+
+
+def read_results(path: Path) -> dict[str, list[dict[str, float]]]:
+    """{variant: [one dict of metrics per seed]} from a comparison's results.csv."""
+    runs = defaultdict(list)
+    with path.open() as stream:
+        for row in csv.DictReader(stream):
+            metrics = {key: float(row[key]) for key, _ in COLUMNS}
+            metrics["seed"] = int(row["seed"])
+            runs[row["variant"]].append(metrics)
+    return dict(runs)
+
+
+def results_table(runs: dict[str, list[dict[str, float]]], variants: Sequence[str]) -> str:
+    """Markdown: mean ± sample std over seeds per variant, then every seed's numbers."""
+    header = "| method | seeds | " + " | ".join(title for _, title in COLUMNS) + " |"
+    lines = [header, "|" + "---|" * (len(COLUMNS) + 2)]
+    for name in variants:
+        group = runs.get(name, [])
+        if not group:
+            continue
+        cells = []
+        for key, _ in COLUMNS:
+            mean, std = mean_std([run[key] for run in group])
+            cells.append(f"{mean:.4f} ± {std:.4f}")
+        seeds = ", ".join(str(run["seed"]) for run in group)
+        lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + " |")
+    lines += ["", "Per seed (hIoU / seen mIoU / unseen mIoU):", ""]
+    for name in variants:
+        for run in sorted(runs.get(name, []), key=lambda r: r["seed"]):
+            lines.append(
+                f"- {name} seed {run['seed']}: {run['hiou']:.4f} / {run['seen_miou']:.4f} / "
+                f"{run['unseen_miou']:.4f}"
+            )
+    return "\n".join(lines)
+
+
+def ordering(runs: dict[str, list[dict[str, float]]]) -> str:
+    """Whether the paper's ordering holds on the means, one line per claim: CaGNet above ZS3Net
+    and SPNet-c (and, where run, CaGNet-c above ZS3Net-c), SPNet's unseen mIoU near zero."""
+    mean = {
+        name: {key: mean_std([r[key] for r in group])[0] for key, _ in COLUMNS}
+        for name, group in runs.items()
+    }
+    if not all(name in mean for name in ("spnet", "spnet-c", "zs3net", "cagnet")):
+        return "- ordering: not checked (not every method finished)"
+    pairs = [("cagnet", "zs3net"), ("cagnet", "spnet-c")]
+    if "cagnet-c" in mean and "zs3net-c" in mean:
+        pairs += [("cagnet-c", "zs3net-c"), ("cagnet-c", "spnet-c")]
+    lines = []
+    for key, title in (("unseen_miou", "unseen mIoU"), ("hiou", "hIoU")):
+        for ours, other in pairs:
+            holds = mean[ours][key] > mean[other][key]
+            lines.append(
+                f"- {ours}'s {title} above {other}'s: {'holds' if holds else 'does NOT hold'} "
+                f"({mean[ours][key]:.4f} vs {mean[other][key]:.4f})"
+            )
+    spnet = mean["spnet"]["unseen_miou"]
+    holds = spnet <= NEAR_ZERO
+    lines.append(
+        f"- SPNet's unseen mIoU near zero (<= {NEAR_ZERO}): "
+        f"{'holds' if holds else 'does NOT hold'} ({spnet:.4f})"
+    )
+    return "\n".join(lines)

@@ -20,6 +20,12 @@ feature cache; built first if missing), without any network, so that they run in
 
 Results go to the section "CamVid: what the class embeddings tell (issue 4)" of
 benchmarks/RESULTS.md, with the date, machine and command.
+
+The same control for the real model: ``--write-swapped runs/glove-swapped.npy`` only writes the
+config's class embeddings with the two unseen rows swapped, for
+``cagnet compare configs/camvid.yaml --variants cagnet --seeds 0,1,2 --output
+runs/camvid-swapped --set embeddings.sources=[$PWD/runs/glove-swapped.npy]`` (its numbers are in
+the CamVid comparison's tuning table).
 """
 
 import argparse
@@ -131,6 +137,7 @@ def main() -> None:
     parser.add_argument("--config", default=CONFIG)
     parser.add_argument("--sources", default="glove,minilm", help="embedding sources, each alone")
     parser.add_argument("--seeds", type=lambda t: [int(s) for s in t.split(",")], default=[0, 1, 2])
+    parser.add_argument("--write-swapped", type=Path, help="only write swapped embeddings here")
     args = parser.parse_args()
     started = time.perf_counter()
     config = prepare_dataset(load_config(Path(args.config)), progress=False)
@@ -139,6 +146,11 @@ def main() -> None:
     seen, unseen = list(data.split.seen), list(data.split.unseen)
     if len(unseen) != 2:
         sys.exit(f"the swap control needs exactly 2 unseen classes, the config has {len(unseen)}")
+    if args.write_swapped:
+        rows = embedding_controls(build_embeddings(config, names).float(), unseen)["swapped"]
+        np.save(args.write_swapped, rows.numpy())
+        print(f"wrote {args.write_swapped}: {config.embeddings.sources} rows, unseen swapped")
+        return
     model = METHODS["spnet"].build_model(config, build_embeddings(config, names))
     data = use_feature_cache(model, data, config, progress=False)
     stride = model.encoder.backbone.output_stride

@@ -167,6 +167,13 @@ def results_table(runs: dict[str, list[dict[str, float]]], variants: Sequence[st
     return "\n".join(lines)
 
 
+def paired_wins(ours: list[dict], other: list[dict], key: str) -> tuple[int, int]:
+    """On how many of the seeds both ran ``ours`` scored higher on ``key``, and of how many."""
+    theirs = {run["seed"]: run[key] for run in other}
+    shared = [run for run in ours if run["seed"] in theirs]
+    return sum(run[key] > theirs[run["seed"]] for run in shared), len(shared)
+
+
 def ordering(runs: dict[str, list[dict[str, float]]]) -> str:
     """Whether the paper's ordering holds on the means, one line per claim: CaGNet above ZS3Net
     and SPNet-c (and, where run, CaGNet-c above ZS3Net-c), SPNet's unseen mIoU near zero."""
@@ -183,9 +190,11 @@ def ordering(runs: dict[str, list[dict[str, float]]]) -> str:
     for key, title in (("unseen_miou", "unseen mIoU"), ("hiou", "hIoU")):
         for ours, other in pairs:
             holds = mean[ours][key] > mean[other][key]
+            wins, seeds = paired_wins(runs[ours], runs[other], key)
             lines.append(
                 f"- {ours}'s {title} above {other}'s: {'holds' if holds else 'does NOT hold'} "
-                f"({mean[ours][key]:.4f} vs {mean[other][key]:.4f})"
+                f"({mean[ours][key]:.4f} vs {mean[other][key]:.4f}; above on {wins} of "
+                f"{seeds} seeds, paired by seed)"
             )
     spnet = mean["spnet"]["unseen_miou"]
     holds = spnet <= NEAR_ZERO

@@ -18,9 +18,10 @@ from cagnet.evaluation.calibration import (
     choose_gamma,
     gamma_grid,
     label_source,
+    largest_safe_gamma,
     top_scores,
 )
-from cagnet.evaluation.calibration_cli import proxy_data
+from cagnet.evaluation.calibration_cli import bound_on_model, proxy_data
 from cagnet.evaluation.metrics import confusion_matrix
 
 SEEN_MASK = torch.tensor([True, True, False])  # classes 0, 1 seen; 2 unseen
@@ -82,6 +83,16 @@ def test_choose_gamma_maximises_hiou_within_the_seen_bound():
     assert unbounded.hiou > choice.calibrated.hiou and unbounded.seen.miou < choice.seen_floor
     loose = choose_gamma(gammas, sweep.confusions(), (0, 1), (2,), max_seen_drop=1.0)
     assert loose.gamma == pytest.approx(0.55)
+
+
+def test_largest_safe_gamma_stops_at_the_first_gamma_below_the_floor():
+    gammas = torch.tensor([0.0, 0.1, 0.2, 0.3])
+    # Floor 0.9 x 0.8 = 0.72: 0.2 breaks it, so 0.3 is not reached although it recovers.
+    assert largest_safe_gamma(gammas, [0.8, 0.78, 0.70, 0.75], 0.1) == pytest.approx(0.1)
+    assert largest_safe_gamma(gammas, [0.8, 0.5, 0.8, 0.8], 0.1) == 0.0
+    assert largest_safe_gamma(gammas, [0.8, 0.8, 0.8, 0.8], 0.1) == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="start at 0"):
+        largest_safe_gamma(gammas[1:], [0.8, 0.8, 0.8], 0.1)
 
 
 def test_grid_includes_zero_and_stretches_to_the_margins_when_automatic():
@@ -151,6 +162,32 @@ def test_default_calibration_trains_a_proxy_with_pseudo_unseen_classes(trained):
     assert len(payload["pseudo_unseen"]) == 3  # as many as the true unseen classes
     assert "held out" in payload["reader"] and payload["images"] == 2  # 20% of 12 images
     assert (output.parent / "calibration-proxy" / "checkpoint.pt").is_file()
+
+
+def test_a_proxy_gamma_is_capped_where_the_real_model_would_lose_seen_miou(trained, monkeypatch):
+    from cagnet.training import loop
+
+    def with_fixed_scores(*args):
+        model, data, config = real_loader(*args)
+        scores = torch.zeros(data.split.num_classes)
+        scores[data.split.seen[0]] = 1.0  # every pixel: the first seen class ...
+        scores[list(data.split.unseen)] = 0.5  # ... until gamma passes 0.5, then unseen
+
+        def segment(images: torch.Tensor) -> torch.Tensor:
+            return scores.view(1, -1, 1, 1).expand(images.shape[0], -1, 4, 4)
+
+        model.segment = segment
+        return model, data, config
+
+    real_loader = loop.load_trained_model
+    monkeypatch.setattr(loop, "load_trained_model", with_fixed_scores)
+    config_path, checkpoint = trained
+    bound = bound_on_model(load_config(config_path), checkpoint, 1.0, torch.device("cpu"), False)
+    assert bound["seen_miou_raw"] > 0 and bound["seen_miou_at_proxy_gamma"] == 0.0
+    assert 0.45 <= bound["gamma"] <= 0.5  # the grid's last gamma before every pixel flips
+    assert bound["seen_miou_at_gamma"] >= bound["seen_miou_floor"]
+    assert bound["seen_miou_floor"] == pytest.approx(0.9 * bound["seen_miou_raw"])
+    assert bound["images"] == 2  # the proxy's held-out 20% of the 12 training images
 
 
 def test_calibrate_refuses_a_split_that_is_the_reported_or_training_one(trained, capsys):

@@ -158,7 +158,8 @@ class CalibrationConfig:
     ``labels`` says which labelled pixels choose gamma and is written beside gamma in reports:
     "pseudo_unseen" (honest, default): a proxy model trained like this one, with
     ``pseudo_unseen`` seen classes hidden too and without ``holdout_fraction`` of the training
-    images, is calibrated on those held-out images (one more training run);
+    images, is calibrated on those held-out images (one more training run); the gamma is then
+    capped so that this model too keeps its seen mIoU on those images within max_seen_drop;
     "split:NAME": another labelled split, disjoint from the reported one;
     "val": the reported split itself, i.e. tuning on the test labels (an optimistic bound);
     "manual": gamma set by hand.

@@ -306,6 +306,31 @@ def choose_gamma(
     )
 
 
+def largest_safe_gamma(
+    gammas: torch.Tensor, seen_mious: Sequence[float], max_seen_drop: float
+) -> float:
+    """The largest gamma before the first one that costs more than ``max_seen_drop`` of seen mIoU.
+
+    Args:
+        gammas: (G,) ascending searched values, starting at 0 (the raw scores).
+        seen_mious: the model's seen mIoU at each gamma.
+        max_seen_drop: the relative seen-mIoU loss allowed.
+
+    Returns:
+        A searched gamma; 0 when the first step above 0 already breaks the bound.
+    """
+    values = [float(g) for g in gammas]
+    if not values or values[0] != 0.0:
+        raise ValueError("the searched gammas must start at 0 (the raw scores)")
+    floor = (1.0 - max_seen_drop) * seen_mious[0]
+    safe = 0.0
+    for gamma, seen_miou in zip(values, seen_mious, strict=True):
+        if seen_miou < floor - 1e-12:
+            break
+        safe = gamma
+    return safe
+
+
 def evaluate_calibrated(
     segment: Segment,
     reader: Sequence,

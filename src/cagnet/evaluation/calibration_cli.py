@@ -14,7 +14,10 @@ Which labels choose gamma (``calibration.labels``), from honest to optimistic:
   without a held-out ``holdout_fraction`` of the training images; gamma is chosen for the proxy
   on those held-out images, seen vs pseudo-unseen classes, and then used for the real model.
   No unseen label and no test image is touched, at the price of one more training run and of
-  a gamma measured on another model (trained on fewer classes and images).
+  a gamma measured on another model (trained on fewer classes and images). Because the proxy's
+  scores are not the real model's, the seen-mIoU bound is checked again on the real model over
+  the same held-out images (their seen labels only): gamma is lowered to the largest value that
+  keeps the real model within ``max_seen_drop`` of its raw seen mIoU there.
 * ``split:NAME``: the given model on another labelled split of the data set (e.g. a held-out
   val split), disjoint from the reported one; as honest as that split is separate.
 * ``val``: the given model on the reported split itself. This tunes on the test labels: the
@@ -44,8 +47,10 @@ from cagnet.evaluation.calibration import (
     check_calibration,
     choose_gamma,
     label_source,
+    largest_safe_gamma,
     sweep,
 )
+from cagnet.evaluation.metrics import report
 from cagnet.evaluation.test_time import with_test_time_options
 from cagnet.training.run_folder import atomic_write_text
 
@@ -184,6 +189,49 @@ def calibration_payload(choice: GammaChoice, gammas, facts: dict, config: Config
     }
 
 
+def bound_on_model(
+    config: Config, checkpoint: Path, proxy_gamma: float, device, progress: bool
+) -> dict:
+    """The proxy's gamma capped so that the real model keeps its seen mIoU.
+
+    The real model is swept from 0 to ``proxy_gamma`` on the proxy's held-out training images,
+    scored on their seen labels only (the true unseen classes are hidden in training labels).
+    The model trained on these images, so its seen mIoU there is optimistic; what is bounded is
+    its relative loss, which is what gamma trades away.
+    """
+    from cagnet.training.loop import load_trained_model
+
+    model, data, prepared = load_trained_model(config, checkpoint, device)
+    reader = proxy_data(data, prepared).val  # the same held-out images as the proxy's
+    # Their labels hide the true unseen classes, which therefore count as "never present";
+    # the model must still be free to predict them, or no gamma would flip any pixel.
+    reader.valid_classes = reader.valid_classes | data.split.unseen_mask().numpy()
+    if prepared.feature_cache.enabled:
+        reader = cache_reader(model, reader, prepared, device, progress=progress)
+    searched = replace(
+        prepared, calibration=replace(prepared.calibration, search_min=0.0, search_max=proxy_gamma)
+    )
+    segment = with_test_time_options(
+        model.segment,
+        prepared.eval.warp_size,
+        prepared.eval.scales,
+        prepared.eval.flip,
+        prepared.eval.scale_reduce,
+    )
+    gammas, confusions = sweep(segment, reader, data.split, device, searched, progress=progress)
+    seen_mious = [report(c, data.split.seen, data.split.unseen).seen.miou for c in confusions]
+    max_drop = prepared.calibration.max_seen_drop
+    gamma = largest_safe_gamma(gammas, seen_mious, max_drop)
+    return {
+        "gamma": gamma,
+        "images": len(reader),
+        "seen_miou_raw": seen_mious[0],
+        "seen_miou_floor": (1.0 - max_drop) * seen_mious[0],
+        "seen_miou_at_gamma": seen_mious[[float(g) for g in gammas].index(gamma)],
+        "seen_miou_at_proxy_gamma": seen_mious[-1],
+    }
+
+
 def command_calibrate(args: argparse.Namespace) -> int:
     """Choose gamma for ``args.checkpoint`` on ``calibration.labels``; write calibration.json."""
     from cagnet.training.distributed import Context
@@ -249,9 +297,23 @@ def command_calibrate(args: argparse.Namespace) -> int:
         gammas, confusions, data.split.seen, data.split.unseen, prepared.calibration.max_seen_drop
     )
     payload = calibration_payload(choice, gammas.tolist(), facts, prepared)
+    if kind == "pseudo_unseen" and choice.gamma > 0:
+        bound = bound_on_model(config, args.checkpoint, choice.gamma, device, not args.quiet)
+        payload.update(gamma=bound["gamma"], proxy_gamma=choice.gamma, model_bound=bound)
+        payload["before_after_of"] = "the proxy, at proxy_gamma"
+        payload["use"] = (
+            f"--set calibration.gamma={bound['gamma']!r} --set calibration.labels=pseudo_unseen"
+        )
     atomic_write_text(output, json.dumps(payload, indent=1))
     before, after = payload["before"], payload["after"]
     print(f"gamma = {choice.gamma:.6g} chosen on {payload['labels']} ({payload['chosen_on']})")
+    if "model_bound" in payload:
+        bound = payload["model_bound"]
+        print(
+            f"  capped at {payload['gamma']:.6g} for the model: its seen mIoU on those images "
+            f"{bound['seen_miou_raw']:.4f} raw, {bound['seen_miou_at_gamma']:.4f} at the cap "
+            f"(floor {bound['seen_miou_floor']:.4f})"
+        )
     for name, scores in (("raw", before), ("calibrated", after)):
         print(
             f"  {name:>10}: hIoU {scores['hiou']:.4f}  seen mIoU {scores['seen_miou']:.4f}  "

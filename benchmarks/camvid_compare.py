@@ -200,8 +200,8 @@ What the numbers say (2026-11-25, this config, 5 seeds):
     ridge map from embedding to class-mean feature, fitted on the other classes, puts the
     true mean of a held-out class at rank 5.0 on average among the 11 class means (0 =
     nearest) for GloVe, 5.1 for MiniLM: what random guessing gives; car's is last (10) with
-    both. A linear generative probe on the
-    same features scores hIoU ~0.09 whether the unseen rows are true, swapped or random.
+    both. A linear generative probe on the same features scores hIoU 0.08-0.11 whether the
+    unseen rows are true, swapped or random.
   - Single knobs (ratio r = 9:2, 4x generated pixels per finetuning step, lambda2 = 10) stayed
     within the seed spread; MiniLM embeddings (the prototype's) were worse (0.039 / 0.034).
   Earlier (first table): the official GMMN kernel variances (2..80) are flat at these

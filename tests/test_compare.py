@@ -185,6 +185,8 @@ def test_calibration_and_self_training_report_numbers_before_and_after(tmp_path)
     assert calibrated.before_post == raw
     assert calibrated.metrics == flat_metrics(after.get("calibrated", after))
     assert calibrated.details["gamma"] == pytest.approx(gamma, abs=1e-6)
+    choice = json.loads((folder / "calibration.json").read_text())
+    assert ("proxy_gamma" in calibrated.details) == ("proxy_gamma" in choice)
     st_metrics = json.loads((self_trained.run_dir / "self-training" / "metrics.json").read_text())
     assert self_trained.metrics == flat_metrics(st_metrics)
     assert self_trained.before_post == _run_metrics(output, "cagnet+st", 0)

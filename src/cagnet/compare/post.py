@@ -100,6 +100,8 @@ def _calibrate(config: Config, run_dir: Path, progress: bool) -> tuple[dict, dic
     payload = json.loads(metrics_path.read_text())
     calibrated = payload.get("calibrated", payload)  # gamma 0: the raw scores are calibrated
     details = {"gamma": round(float(choice["gamma"]), 6), "gamma_labels": choice["labels"]}
+    if "proxy_gamma" in choice:  # pseudo_unseen: the proxy's gamma before the model's cap
+        details["proxy_gamma"] = round(float(choice["proxy_gamma"]), 6)
     if choice.get("tuned_on_test_labels"):
         details["tuned_on_test_labels"] = True
     return flat_metrics(calibrated), details

@@ -39,6 +39,9 @@ VARIANTS = ("spnet", "spnet-c", "zs3net", "zs3net-c", "cagnet", "cagnet-c")
 ANALYSIS = """\
 What the numbers say (2026-11-25, 3 seeds):
 
+- Time: the 18 runs took 25.3 min on the 2 cores. The issue's comparison (SPNet, SPNet-c,
+  ZS3Net, CaGNet x 3 seeds) is a subset: its runs sum to 1799 s of one core (CaGNet ~405 s,
+  SPNet 57 s, SPNet-c's calibration 53 s, ZS3Net 84 s per seed), ~16-17 min on 2 workers.
 - The paper's ordering holds against ZS3Net (CaGNet above it on 3 of 3 seeds, raw and
   calibrated) and SPNet's unseen mIoU is near zero (0.0007), but it does **NOT** hold against
   SPNet-c: SPNet-c's hIoU 0.209 ± 0.013 is above CaGNet's 0.177 ± 0.034 on 2 of 3 seeds, and

@@ -47,6 +47,11 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
     return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
+def variant_names(job_costs: JobCosts) -> list[str]:
+    """Every variant of the jobs, in the order the groups were written."""
+    return [name for group in job_costs for name in group]
+
+
 def shards(job_costs: JobCosts, seeds: Sequence[int], workers: int) -> list[list]:
     """(variants, seed) jobs per worker, longest first onto the least loaded worker."""
     jobs = sorted(
@@ -91,7 +96,7 @@ def run_comparison(
     failed = [index for index, worker in enumerate(workers) if worker.wait() != 0]
     if failed:
         raise SystemExit(f"worker(s) {failed} failed; see {args.output}/worker*.log")
-    variants = [name for group in job_costs for name in group]
+    variants = variant_names(job_costs)
     seeds = ",".join(str(seed) for seed in args.seeds)
     words = cagnet_command("compare", config, "--variants", ",".join(variants), "--seeds", seeds)
     words += ["--output", str(args.output), "--quiet", *overrides]
@@ -203,3 +208,48 @@ def ordering(runs: dict[str, list[dict[str, float]]]) -> str:
         f"{'holds' if holds else 'does NOT hold'} ({spnet:.4f})"
     )
     return "\n".join(lines)
+
+
+def section_body(
+    script: str,
+    args: argparse.Namespace,
+    measured: dict,
+    job_costs: JobCosts,
+    config: str,
+    data: str,
+    analysis: str,
+    appendix: str = "",
+) -> str:
+    """The RESULTS.md section of a finished comparison: how it ran, the mean ± std table, the
+    ordering check, then ``analysis`` and ``appendix`` (Markdown).
+
+    Args:
+        config: how the command line names the config, e.g. "configs/camvid.yaml " (with its
+            space) or "" for the demo's default.
+        data: the data line: what was trained and evaluated on, what the cells are.
+    """
+    variants = variant_names(job_costs)
+    runs = read_results(args.output / "results.csv")
+    seeds = ",".join(str(s) for s in args.seeds)
+    where = "" if config else " (the demo's config)"
+    cache = ", features read from the cache built beforehand" if config else ""
+    return (
+        f"- date: {measured['date']}; code: {measured['code']}\n"
+        f"- machine: {measured['machine']}; {args.workers} worker process(es) of 1 torch thread "
+        "each\n"
+        f"- command: `{command_line(script, args)}`, i.e. `cagnet compare {config}--variants "
+        f"{','.join(variants)} --seeds {seeds} --output {args.output}`{where} split over the "
+        "workers\n"
+        f"- wall time: {measured['wall_s'] / 60:.1f} min ({measured['wall_s']:.0f} s) for the "
+        f"whole comparison (3 methods x {len(args.seeds)} seeds, raw and calibrated: "
+        f"{len(variants)} variants; the calibrations' proxy trainings and gamma sweeps "
+        f"included{cache})\n"
+        f"- data: {data}\n"
+        f"- full reports: `{args.output}/results.md` (every metric, gamma per run), "
+        "`results.csv` (per run)\n\n"
+        + results_table(runs, variants)
+        + "\n\nThe paper's ordering (on the means):\n\n"
+        + ordering(runs)
+        + f"\n\n{analysis}\n"
+        + (f"\n{appendix}" if appendix else "")
+    )

@@ -8,12 +8,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cagnet.config import load_config
+from cagnet.config import EvalConfig, load_config
 from cagnet.data.sample import Sample
 from cagnet.data.split import ZeroShotSplit
 from cagnet.errors import ConfigError
 from cagnet.evaluation.run import evaluate_and_save
-from cagnet.evaluation.test_time import multi_scale, warped, with_test_time_options
+from cagnet.evaluation.test_time import (
+    configured_segment,
+    multi_scale,
+    warped,
+    with_test_time_options,
+)
 
 
 class Recorder:
@@ -75,6 +80,14 @@ def test_warp_applies_before_the_scales():
     segment = Recorder()
     wrapped = with_test_time_options(segment, warp_size=16, scales=(0.5, 1.0))
     assert wrapped(torch.randn(1, 3, 20, 30)).shape == (1, 2, 20, 30)
+    assert segment.sizes == [(8, 8), (16, 16)]
+
+
+def test_the_eval_section_picks_the_options():
+    segment = Recorder()
+    assert configured_segment(segment, EvalConfig()) is segment
+    options = EvalConfig(warp_size=16, scales=(0.5, 1.0), batch_size=1)
+    assert configured_segment(segment, options)(torch.randn(1, 3, 20, 30)).shape == (1, 2, 20, 30)
     assert segment.sizes == [(8, 8), (16, 16)]
 
 

@@ -51,7 +51,7 @@ from cagnet.evaluation.calibration import (
     sweep,
 )
 from cagnet.evaluation.metrics import report
-from cagnet.evaluation.test_time import with_test_time_options
+from cagnet.evaluation.test_time import configured_segment
 from cagnet.training.run_folder import atomic_write_text
 
 CALIBRATION_NAME = "calibration.json"
@@ -211,13 +211,7 @@ def bound_on_model(
     searched = replace(
         prepared, calibration=replace(prepared.calibration, search_min=0.0, search_max=proxy_gamma)
     )
-    segment = with_test_time_options(
-        model.segment,
-        prepared.eval.warp_size,
-        prepared.eval.scales,
-        prepared.eval.flip,
-        prepared.eval.scale_reduce,
-    )
+    segment = configured_segment(model.segment, prepared.eval)
     gammas, confusions = sweep(segment, reader, data.split, device, searched, progress=progress)
     seen_mious = [report(c, data.split.seen, data.split.unseen).seen.miou for c in confusions]
     max_drop = prepared.calibration.max_seen_drop
@@ -283,13 +277,7 @@ def command_calibrate(args: argparse.Namespace) -> int:
     limit = prepared.eval.max_images
     indices = list(range(len(reader) if limit <= 0 else min(limit, len(reader))))
     facts.update(reader=reader.name, images=len(indices), images_in_split=len(reader))
-    segment = with_test_time_options(
-        model.segment,
-        prepared.eval.warp_size,
-        prepared.eval.scales,
-        prepared.eval.flip,
-        prepared.eval.scale_reduce,
-    )
+    segment = configured_segment(model.segment, prepared.eval)
     gammas, confusions = sweep(
         segment, reader, data.split, device, prepared, indices, progress=not args.quiet
     )

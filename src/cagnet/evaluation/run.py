@@ -11,7 +11,7 @@ from cagnet.data.transforms import denormalise
 from cagnet.evaluation.calibration import calibration_title, evaluate_calibrated
 from cagnet.evaluation.evaluator import evaluate
 from cagnet.evaluation.metrics import Report
-from cagnet.evaluation.test_time import with_test_time_options
+from cagnet.evaluation.test_time import configured_segment
 from cagnet.training.run_folder import atomic_write_text
 from cagnet.visualize import save_panel
 
@@ -80,13 +80,7 @@ def evaluate_and_save(
             )
 
     # Warp / multi-scale / flip as configured (eval.*); model.segment itself by default.
-    segment = with_test_time_options(
-        model.segment,
-        config.eval.warp_size,
-        config.eval.scales,
-        config.eval.flip,
-        config.eval.scale_reduce,
-    )
+    segment = configured_segment(model.segment, config.eval)
     report, confusion = evaluate(
         segment,
         data.val,

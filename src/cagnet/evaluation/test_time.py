@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
+from cagnet.config import EvalConfig
 from cagnet.errors import ConfigError
 
 Segment = Callable[[torch.Tensor], torch.Tensor]
@@ -158,3 +159,10 @@ def with_test_time_options(
     if warp_size > 0:
         segment = warped(segment, warp_size)
     return segment
+
+
+def configured_segment(segment: Segment, options: EvalConfig) -> Segment:
+    """``segment`` with the test-time options of a config's ``eval`` section."""
+    return with_test_time_options(
+        segment, options.warp_size, options.scales, options.flip, options.scale_reduce
+    )

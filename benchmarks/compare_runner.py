@@ -124,6 +124,11 @@ def timed(config: str, job_costs: JobCosts, args: argparse.Namespace, build_cach
     torch.set_num_threads(1)  # machine() reports the workers' one thread each
     timing_path = args.output / TIMING_NAME
     if args.report_only:
+        if not timing_path.is_file():
+            raise SystemExit(
+                f"--report-only: {timing_path} is missing, so {args.output} holds no timed "
+                "comparison; run without --report-only first"
+            )
         return json.loads(timing_path.read_text())
     measured = {"wall_s": run_comparison(config, job_costs, args, build_cache)}
     measured.update(date=today(), code=commit(), machine=machine())

@@ -1,11 +1,14 @@
+import dataclasses
+
 import pytest
 import torch
 from helpers import tiny_model
 
 from cagnet import losses
-from cagnet.config import LossConfig, TrainConfig
+from cagnet.config import Config, LossConfig, TrainConfig
 from cagnet.data.sample import IGNORE_INDEX
 from cagnet.data.split import ZeroShotSplit
+from cagnet.methods import get_method
 from cagnet.training.label_maps import sample_generation_labels
 from cagnet.training.optim import build_optimizers
 from cagnet.training.schedule import FINETUNING, TRAINING, parse_ratio, phase
@@ -140,3 +143,45 @@ def test_schedule_alternates_every_block_and_ends_with_finetuning():
     assert uneven_phases[15:25] == [FINETUNING] * 10
     assert uneven_phases[-1] == FINETUNING
     assert all(phase(i, config, has_generator=False) == TRAINING for i in range(50))
+
+
+def test_alternation_factors_scale_the_rates_once_the_phases_alternate():
+    config = Config(
+        train=TrainConfig(
+            iterations=20,
+            pretrain_iterations=10,
+            lr=0.1,
+            lr_generator=0.02,
+            lr_heads=0.04,
+            poly_power=0.0,  # no decay: the factors alone move the rates
+            alternation_lr_factor=0.25,
+            alternation_backbone_lr_factor=0.0,
+        )
+    )
+    model, _, optimizers = _setup(**dataclasses.asdict(config.train))
+    method = get_method("cagnet")
+    assert method.set_learning_rates(optimizers, config, 9) == pytest.approx(0.1)
+    assert optimizers.generator.param_groups[0]["lr"] == pytest.approx(0.02)
+    assert optimizers.heads.param_groups[0]["lr"] == pytest.approx(0.04)
+    assert method.set_learning_rates(optimizers, config, 10) == 0.0
+    assert [g["lr"] for g in optimizers.segmentation.param_groups] == [0.0, 0.0]
+    assert optimizers.generator.param_groups[0]["lr"] == pytest.approx(0.005)
+    assert optimizers.heads.param_groups[0]["lr"] == pytest.approx(0.01)
+
+
+def test_a_zero_backbone_factor_freezes_backbone_and_cm_in_alternating_training_steps():
+    config = Config(train=TrainConfig(iterations=20, pretrain_iterations=10, lr=0.1))
+    config = dataclasses.replace(
+        config, train=dataclasses.replace(config.train, alternation_backbone_lr_factor=0.0)
+    )
+    model, replicas, optimizers = _setup(**dataclasses.asdict(config.train))
+    get_method("cagnet").set_learning_rates(optimizers, config, 12)
+    frozen = [model.encoder.backbone, model.encoder.contextual_module]
+    before = [[p.clone() for p in part.parameters()] for part in frozen]
+    heads_before = [p.clone() for p in model.heads.parameters()]
+    images, labels = _batch()
+    training_step(replicas, optimizers, images, labels, LossConfig())
+    for old, part in zip(before, frozen, strict=True):
+        assert all(torch.equal(a, b) for a, b in zip(old, part.parameters(), strict=True))
+    heads_after = list(model.heads.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(heads_before, heads_after, strict=True))

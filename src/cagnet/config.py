@@ -91,6 +91,10 @@ class TrainConfig:
     lr_heads: float = 2e-4  # Adam, classifier + discriminator
     unseen_ratio: str = "1:1"  # seen:unseen pixels in finetuning; "a:b" or "classes" (|Cs|:|Cu|)
     finetune_pixels: int = 0  # generated pixels per finetuning step; 0 = a training batch's
+    # Once training and finetuning alternate, every rate x these (the official code's second
+    # run, configs/*_finetune.yaml: G and D at 5e-5 against 2e-4 / 2.5e-4, E and CM frozen).
+    alternation_lr_factor: float = 1.0  # G and the heads (C + D)
+    alternation_backbone_lr_factor: float = 1.0  # E and the CM; 0 freezes them
     amp: str = ""  # "" | bf16 | fp16 (GPU only)
     num_workers: int = 0
     log_every: int = 20

@@ -67,7 +67,10 @@ class CaGNetMethod(Method):
         return build_optimizers(model, config.train)
 
     def set_learning_rates(self, optimizers: Any, config: Config, iteration: int) -> float:
-        return set_learning_rates(optimizers, config.train, iteration)
+        alternating = optimizers.generator is not None and (
+            iteration >= config.train.pretrain_iterations
+        )
+        return set_learning_rates(optimizers, config.train, iteration, alternating)
 
     def replicate(self, model: nn.Module, context, device: torch.device) -> Replicas:
         return Replicas(

@@ -53,13 +53,25 @@ def build_optimizers(model: CaGNet, config: TrainConfig) -> Optimizers:
     return Optimizers(segmentation=segmentation, generator=generator, heads=heads)
 
 
-def set_learning_rates(optimizers: Optimizers, config: TrainConfig, iteration: int) -> float:
+def set_learning_rates(
+    optimizers: Optimizers, config: TrainConfig, iteration: int, alternating: bool = False
+) -> float:
     """Poly decay for E and CM (DeepLab's schedule); G and the heads keep Adam's constant rate.
+
+    Without ``alternating`` G's and the heads' rates are left as they are (ZS3Net sets its own).
+    With ``alternating`` (the iteration lies where training and finetuning alternate), E and CM
+    are scaled by ``alternation_backbone_lr_factor`` and G and the heads by
+    ``alternation_lr_factor``, as the official code's second run does with its own rates.
 
     Returns:
         The backbone's learning rate at ``iteration``.
     """
     factor = poly_factor(iteration, config.iterations, config.poly_power)
+    if alternating:
+        factor *= config.alternation_backbone_lr_factor
+        for optimizer in (optimizers.generator, optimizers.heads):
+            for group in [] if optimizer is None else optimizer.param_groups:
+                group["lr"] = group["base_lr"] * config.alternation_lr_factor
     for group in optimizers.segmentation.param_groups:
         group["lr"] = group["base_lr"] * factor
     return optimizers.segmentation.param_groups[0]["lr"]

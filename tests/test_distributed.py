@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -9,6 +10,13 @@ import yaml
 from helpers import small_overrides
 
 from cagnet.config_io import parse_overrides
+
+
+def _free_port() -> int:
+    """A port nothing listens on now: a fixed one may be held by another process."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def test_two_gloo_processes_train_and_only_rank0_writes(tmp_path):
@@ -20,7 +28,7 @@ def test_two_gloo_processes_train_and_only_rank0_writes(tmp_path):
         "-m",
         "torch.distributed.run",
         "--nproc_per_node=2",
-        "--master_port=29517",
+        f"--master_port={_free_port()}",
         "-m",
         "cagnet.cli",
         "train",

@@ -122,9 +122,8 @@ What the numbers say (2026-11-25, seeds 0-2 above; seeds 3 and 4 added after):
   (2..80) suit these features. Squared distances between the 64-d pixel features of seed 0's
   model (3000 val pixels, `python benchmarks/feature_distances.py
   runs/embedded-compare-2/runs/zs3net/seed0`) have a median of 283 and 5-95 % quantiles of
-  2-437, so the widest
-  kernel still gives exp(-283 / 160) = 0.17 at the median (on CamVid, with d^2 of
-  1000-6400, they were flat and had to be widened). Its classifier stage gives an unseen
+  2-437, so the widest kernel still gives exp(-283 / 160) = 0.17 at the median (on CamVid,
+  with d^2 of 1000-6400, they were flat and had to be widened). Its classifier stage gives an unseen
   class as many generated pixels as an average seen class gets real ones, and it predicts few
   unseen pixels (unseen pixel accuracy 0.04).
 - Not tried (time): a final classifier stage on real seen plus generated unseen features,

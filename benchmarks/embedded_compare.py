@@ -32,10 +32,11 @@ JOB_COSTS[("cagnet", "cagnet-c")] = 860.0
 # CamVid record does. (run, change, hIoU, seen mIoU, unseen mIoU, note)
 KNOBS_INTRO = """\
 CaGNet knobs (and one of ZS3Net) tried after the comparison (2026-11-25), each a `cagnet
-compare --variants cagnet` (`zs3net`) run with one `--set` on the demo's config, scored on **val** like the table above (so the rows
-are not a held-out test). Reference, the config's own runs, seeds 0 / 1 / 2: hIoU 0.213 /
-0.172 / 0.146, seen mIoU 0.458 / 0.375 / 0.378, unseen mIoU 0.139 / 0.111 / 0.091. Seeds not
-listed were stopped once the first ones were clearly on one side."""
+compare --variants cagnet` (`zs3net`) run with one `--set` on the demo's config, scored on
+**val** like the table above (so the rows are not a held-out test). Reference, the config's own
+runs, seeds 0 / 1 / 2: hIoU 0.213 / 0.172 / 0.146, seen mIoU 0.458 / 0.375 / 0.378, unseen mIoU
+0.139 / 0.111 / 0.091. Seeds not listed were stopped once the first ones were clearly on one
+side."""
 KNOB_RUNS = (
     (
         "R1",

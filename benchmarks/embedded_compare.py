@@ -82,6 +82,15 @@ KNOB_RUNS = (
         "a diagnosis: shifting scores toward seen lowers hIoU",
     ),
     (
+        "L",
+        "train.iterations=4000, pretrain_iterations=2000 (2x longer), CaGNet; SPNet-c alike "
+        "(its SPNet and proxy 2x longer too)",
+        "CaGNet 0.174 / 0.207 / 0.212; SPNet-c 0.147 / 0.259 / 0.124",
+        "CaGNet 0.484 / 0.452 / 0.442; SPNet-c 0.565 / 0.506 / 0.563",
+        "CaGNet 0.106 / 0.134 / 0.140; SPNet-c 0.085 / 0.174 / 0.070",
+        "means 0.198 vs 0.177: CaGNet above on 2 of 3 seeds; past the 20-min budget",
+    ),
+    (
         "Z",
         "ZS3Net, zs3net.unseen_class_weight=100 (the official weight), seeds 0 / 1 / 2",
         "0.052 / 0.024 / 0.038",
@@ -127,6 +136,13 @@ What the numbers say (2026-11-25, seeds 0-2 above; seeds 3 and 4 added after):
   separate an unseen shape from the seen shapes of its colour, which these embeddings and this
   CNN do not give. SPNet-c's linear projection, whose gamma is bounded to keep 90 % of the seen
   mIoU on held-out training images, keeps more seen pixels and wins on hIoU.
+- The training budget matters more than any knob: with twice the iterations (4000, 2000 of
+  them pure training; row L), CaGNet's seen mIoU rises to 0.44-0.48 while its unseen mIoU
+  holds (0.127 on the mean), and it scores hIoU 0.198 ± 0.021 against SPNet-c's 0.177 ±
+  0.072 (likewise trained twice as long), above it on 2 of 3 seeds (unseen mIoU too). The
+  ordering of the paper then holds on the means, with SPNet-c's spread too wide to call it.
+  That schedule doubles the time (a CaGNet run ~810 s; the issue's comparison ~32 min, est.), past
+  the issue's 20 minutes and the demo's 10, so the configs keep 2000.
 - ZS3Net is weak here (0.035), and not because of its GMMN kernels: the official variances
   (2..80) suit these features. Squared distances between the 64-d pixel features of seed 0's
   model (3000 val pixels, `python benchmarks/feature_distances.py
@@ -137,8 +153,8 @@ What the numbers say (2026-11-25, seeds 0-2 above; seeds 3 and 4 added after):
   unseen pixels (unseen pixel accuracy 0.04); the official 100x cross-entropy weight on the
   unseen classes (row Z) finds more of them (0.08-0.16) but costs seen mIoU, hIoU 0.038 on
   the mean: the ordering against ZS3Net does not hang on that choice.
-- Not tried (time): a final classifier stage on real seen plus generated unseen features,
-  longer training."""
+- Not tried: a final classifier stage on real seen plus generated unseen features (ZS3Net's
+  recipe, not the paper's CaGNet); more than 2x training; 5 seeds of the 2x schedule."""
 
 
 def knob_notes() -> str:

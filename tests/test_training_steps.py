@@ -158,7 +158,7 @@ def test_alternation_factors_scale_the_rates_once_the_phases_alternate():
             alternation_backbone_lr_factor=0.0,
         )
     )
-    model, _, optimizers = _setup(**dataclasses.asdict(config.train))
+    _, _, optimizers = _setup(**dataclasses.asdict(config.train))
     method = get_method("cagnet")
     assert method.set_learning_rates(optimizers, config, 9) == pytest.approx(0.1)
     assert optimizers.generator.param_groups[0]["lr"] == pytest.approx(0.02)
@@ -170,9 +170,10 @@ def test_alternation_factors_scale_the_rates_once_the_phases_alternate():
 
 
 def test_a_zero_backbone_factor_freezes_backbone_and_cm_in_alternating_training_steps():
-    config = Config(train=TrainConfig(iterations=20, pretrain_iterations=10, lr=0.1))
-    config = dataclasses.replace(
-        config, train=dataclasses.replace(config.train, alternation_backbone_lr_factor=0.0)
+    config = Config(
+        train=TrainConfig(
+            iterations=20, pretrain_iterations=10, lr=0.1, alternation_backbone_lr_factor=0.0
+        )
     )
     model, replicas, optimizers = _setup(**dataclasses.asdict(config.train))
     get_method("cagnet").set_learning_rates(optimizers, config, 12)

@@ -15,7 +15,7 @@ from cagnet.models.generator import Generator
 from cagnet.models.heads import SharedHeads
 from cagnet.training import distributed
 from cagnet.training.optim import build_optimizers, set_learning_rates
-from cagnet.training.schedule import FINETUNING, TRAINING, phase
+from cagnet.training.schedule import FINETUNING, TRAINING, alternating, phase
 from cagnet.training.steps import Replicas, finetuning_step, training_step
 
 
@@ -67,10 +67,8 @@ class CaGNetMethod(Method):
         return build_optimizers(model, config.train)
 
     def set_learning_rates(self, optimizers: Any, config: Config, iteration: int) -> float:
-        alternating = optimizers.generator is not None and (
-            iteration >= config.train.pretrain_iterations
-        )
-        return set_learning_rates(optimizers, config.train, iteration, alternating)
+        past_pretraining = alternating(iteration, config.train, optimizers.generator is not None)
+        return set_learning_rates(optimizers, config.train, iteration, past_pretraining)
 
     def replicate(self, model: nn.Module, context, device: torch.device) -> Replicas:
         return Replicas(

@@ -6,6 +6,12 @@ TRAINING = "training"
 FINETUNING = "finetuning"
 
 
+def alternating(iteration: int, config: TrainConfig, has_generator: bool = True) -> bool:
+    """Whether iteration ``iteration`` (0-based) lies past the pure training, where training and
+    finetuning alternate; never for models without a generator."""
+    return has_generator and iteration >= config.pretrain_iterations
+
+
 def phase(iteration: int, config: TrainConfig, has_generator: bool = True) -> str:
     """Which step iteration ``iteration`` (0-based) runs.
 
@@ -14,7 +20,7 @@ def phase(iteration: int, config: TrainConfig, has_generator: bool = True) -> st
     run always ends with a finetuning block: a classifier last updated on real seen features
     alone forgets the unseen classes. Models without a generator only ever train.
     """
-    if not has_generator or iteration < config.pretrain_iterations:
+    if not alternating(iteration, config, has_generator):
         return TRAINING
     block_from_end = (config.iterations - 1 - iteration) // max(1, config.alternate_every)
     return FINETUNING if block_from_end % 2 == 0 else TRAINING

@@ -26,7 +26,7 @@ ordering holds. Re-running with the same ``--output`` reuses finished runs (the 
 then that of the re-run: use a fresh ``--output`` for a timing).
 """
 
-from compare_runner import parse_arguments, section_body, timed
+from compare_runner import markdown_table, parse_arguments, section_body, timed
 from results_file import update_section
 
 HEADING = "CamVid comparison (issue 4)"
@@ -233,12 +233,10 @@ What the numbers say (2026-11-25, this config, 5 seeds):
 
 def tuning_notes() -> str:
     """The record of what was tried, as Markdown."""
-    lines = [TUNING_INTRO, "", "| run | change | hIoU | unseen mIoU (car / pedestrian) | note |"]
-    lines.append("|---|---|---|---|---|")
-    lines += ["| " + " | ".join(row) + " |" for row in TUNING_RUNS]
-    lines += ["", CONTROLS_INTRO, "", "| run | change | hIoU | IoU | note |"]
-    lines.append("|---|---|---|---|---|")
-    lines += ["| " + " | ".join(row) + " |" for row in CONTROL_RUNS]
+    tuning = ("run", "change", "hIoU", "unseen mIoU (car / pedestrian)", "note")
+    controls = ("run", "change", "hIoU", "IoU", "note")
+    lines = [TUNING_INTRO, "", markdown_table(tuning, TUNING_RUNS)]
+    lines += ["", CONTROLS_INTRO, "", markdown_table(controls, CONTROL_RUNS)]
     return "\n".join(lines) + "\n"
 
 

@@ -104,7 +104,14 @@ def run_comparison(
     return time.perf_counter() - started
 
 
-def parse_arguments(description: str, default_output: str) -> argparse.Namespace:
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table: the header row, its separator, one line per row."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def argument_parser(description: str, default_output: str) -> argparse.ArgumentParser:
+    """The options every comparison script takes; a script may add its own before parsing."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--output", type=Path, default=Path("runs") / default_output)
     parser.add_argument("--seeds", type=lambda t: [int(s) for s in t.split(",")], default=[0, 1, 2])
@@ -115,7 +122,11 @@ def parse_arguments(description: str, default_output: str) -> argparse.Namespace
         action="store_true",
         help="rewrite the RESULTS.md section from --output's finished comparison, no training",
     )
-    return parser.parse_args()
+    return parser
+
+
+def parse_arguments(description: str, default_output: str) -> argparse.Namespace:
+    return argument_parser(description, default_output).parse_args()
 
 
 def timed(config: str, job_costs: JobCosts, args: argparse.Namespace, build_cache: bool) -> dict:

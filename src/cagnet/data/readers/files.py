@@ -6,6 +6,7 @@ import numpy as np
 import scipy.io
 from PIL import Image
 
+from cagnet.data.image_io import read_rgb
 from cagnet.data.sample import IGNORE_INDEX
 from cagnet.errors import DataError
 
@@ -16,24 +17,16 @@ _INDEX_MODES = ("L", "P", "I", "I;16")
 
 
 def load_image(path: Path) -> np.ndarray:
-    """Read an image as RGB.
+    """Read an image as RGB with :func:`cagnet.data.image_io.read_rgb` (EXIF orientation applied,
+    16-bit scaled, transparency composited on white, palette/CMYK/grey converted).
 
     Returns:
-        uint8 array of shape (H, W, 3); grey or CMYK files are converted to RGB.
+        uint8 array of shape (H, W, 3).
 
     Raises:
-        DataError: when the file is missing or cannot be decoded.
+        DataError: when the file is missing or cannot be decoded; the message names the file.
     """
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
-    except FileNotFoundError:
-        raise DataError(f"image file {path} does not exist; restore it or remove it") from None
-    except _DECODE_ERRORS as error:
-        raise DataError(
-            f"cannot read image {path} ({error}); the file is corrupt or not an image: "
-            "re-download or re-export it"
-        ) from error
+    return np.asarray(read_rgb(path), dtype=np.uint8).copy()
 
 
 def load_index_png(path: Path) -> np.ndarray:

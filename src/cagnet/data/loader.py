@@ -12,7 +12,6 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from cagnet.config import AugmentConfig
-from cagnet.data.sample import IGNORE_INDEX
 from cagnet.data.transforms import augment, to_tensors
 
 
@@ -125,22 +124,50 @@ class EvaluationSet(Dataset):
         return inputs, label, index
 
 
-def pad_collate(
-    items: list[tuple[torch.Tensor, torch.Tensor, int]],
-) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
-    """Pad inputs (with 0: the mean colour of a normalised image) and labels (with
-    IGNORE_INDEX), each to the largest of the batch; inputs and labels may differ in size."""
-    channels = items[0][0].shape[0]
-    height = max(inputs.shape[1] for inputs, _, _ in items)
-    width = max(inputs.shape[2] for inputs, _, _ in items)
-    label_height = max(label.shape[0] for _, label, _ in items)
-    label_width = max(label.shape[1] for _, label, _ in items)
-    batch = torch.zeros(len(items), channels, height, width)
-    labels = torch.full((len(items), label_height, label_width), IGNORE_INDEX, dtype=torch.long)
-    for k, (inputs, label, _) in enumerate(items):
-        batch[k, :, : inputs.shape[1], : inputs.shape[2]] = inputs
-        labels[k, : label.shape[0], : label.shape[1]] = label
-    return batch, labels, [index for _, _, index in items]
+EvaluationBatch = tuple[torch.Tensor, torch.Tensor, list[int]]
+
+
+def same_size_batches(items: list[tuple[torch.Tensor, torch.Tensor, int]]) -> list[EvaluationBatch]:
+    """Split loaded items into batches of equal input and label size, in index order.
+
+    Items are never padded: a model's scores near an image's right and bottom edges (and, through
+    the upsampling, everywhere) would depend on what else shares its batch. Runs of consecutive
+    items of one size (every CamVid image, say) stay one batch.
+
+    Returns:
+        (inputs (B, C, h, w), labels (B, H, W), indices) per run of consecutive equal sizes.
+    """
+    batches: list[list[tuple[torch.Tensor, torch.Tensor, int]]] = []
+    for item in items:
+        inputs, label, _ = item
+        last = batches[-1][-1] if batches else None
+        if last is not None and (last[0].shape, last[1].shape) == (inputs.shape, label.shape):
+            batches[-1].append(item)
+        else:
+            batches.append([item])
+    return [
+        (
+            torch.stack([inputs for inputs, _, _ in batch]),
+            torch.stack([label for _, label, _ in batch]),
+            [index for _, _, index in batch],
+        )
+        for batch in batches
+    ]
+
+
+class EvaluationLoader:
+    """Iterates evaluation batches: up to ``batch_size`` items, split where sizes change.
+
+    Args:
+        loader: a DataLoader whose batches are lists of same-size batches (``same_size_batches``).
+    """
+
+    def __init__(self, loader: DataLoader):
+        self.loader = loader
+
+    def __iter__(self) -> Iterator[EvaluationBatch]:
+        for batches in self.loader:
+            yield from batches
 
 
 def evaluation_loader(
@@ -149,16 +176,24 @@ def evaluation_loader(
     batch_size: int,
     num_workers: int = 0,
     load: Callable[[int], tuple[torch.Tensor, torch.Tensor]] | None = None,
-) -> DataLoader:
-    """Batches of padded whole items for evaluation, in index order.
+) -> EvaluationLoader:
+    """Batches of whole, unpadded items for evaluation, in index order.
+
+    Each batch holds consecutive items of one size (at most ``batch_size``), so the output does
+    not depend on ``batch_size``.
 
     Args:
         load: index -> (input, label); default the reader's normalised images.
+
+    Returns:
+        An iterable of (inputs (B, C, h, w), labels (B, H, W), indices).
     """
-    return DataLoader(
-        EvaluationSet(load if load is not None else ReaderImages(reader), indices),
-        batch_size=batch_size,
-        shuffle=False,
-        num_workers=num_workers,
-        collate_fn=pad_collate,
+    return EvaluationLoader(
+        DataLoader(
+            EvaluationSet(load if load is not None else ReaderImages(reader), indices),
+            batch_size=batch_size,
+            shuffle=False,
+            num_workers=num_workers,
+            collate_fn=same_size_batches,
+        )
     )

@@ -39,13 +39,12 @@ from typing import NamedTuple
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from cagnet.build import Data
 from cagnet.config import Config, SelfTrainingConfig
 from cagnet.config_io import from_dict, merge, parse_overrides, to_dict
-from cagnet.data.loader import EvaluationSet, ReaderImages, pad_collate
+from cagnet.data.loader import evaluation_loader
 from cagnet.data.readers.pseudo_labelled import PseudoLabelledReader, write_pseudo_label
 from cagnet.data.sample import IGNORE_INDEX
 from cagnet.data.split import ZeroShotSplit
@@ -158,11 +157,6 @@ def percent_cutoffs(histograms: torch.Tensor, percent: float) -> torch.Tensor:
     return cutoffs
 
 
-def _collate_with_sizes(items):
-    images, labels, indices = pad_collate(items)
-    return images, labels, indices, [tuple(label.shape) for _, label, _ in items]
-
-
 def _scored_images(
     segment: Callable[[torch.Tensor], torch.Tensor],
     reader: Sequence,
@@ -173,16 +167,11 @@ def _scored_images(
     progress: bool,
 ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
     """(index, (K, H, W) softmax scores at label resolution, (H, W) label) per training image."""
-    loader = DataLoader(
-        EvaluationSet(ReaderImages(reader), range(len(reader))),
-        batch_size=batch_size,
-        shuffle=False,
-        collate_fn=_collate_with_sizes,
-    )
+    loader = evaluation_loader(reader, range(len(reader)), batch_size)  # unpadded, size by size
     invalid = None
     if valid_classes is not None:
         invalid = ~torch.as_tensor(list(valid_classes), dtype=torch.bool, device=device)
-    for images, labels, indices, sizes in tqdm(
+    for images, labels, indices in tqdm(
         loader, desc=description, disable=not progress, leave=False
     ):
         logits = segment(images.to(device)).float()
@@ -191,8 +180,8 @@ def _scored_images(
         logits = F.interpolate(logits, size=labels.shape[-2:], mode="bilinear", align_corners=False)
         probabilities = logits.softmax(dim=1)
         labels = labels.to(device)
-        for k, (index, (height, width)) in enumerate(zip(indices, sizes, strict=True)):
-            yield index, probabilities[k, :, :height, :width], labels[k, :height, :width]
+        for k, index in enumerate(indices):
+            yield index, probabilities[k], labels[k]
 
 
 @torch.no_grad()

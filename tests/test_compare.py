@@ -12,8 +12,9 @@ from PIL import Image
 from cagnet.cli import demo_config_path, main
 from cagnet.compare import post
 from cagnet.compare.chart import chart_size
+from cagnet.compare.records import flat_metrics
 from cagnet.compare.report import COLUMNS, METRIC_KEYS
-from cagnet.compare.run import RECORD_NAME, compare, flat_metrics, plan
+from cagnet.compare.run import RECORD_NAME, compare, plan
 from cagnet.compare.variants import VARIANTS as VARIANT_TABLE
 from cagnet.config import load_config
 from cagnet.errors import ConfigError, RunFolderError

@@ -94,7 +94,6 @@ def test_the_eval_section_picks_the_options():
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        (["eval.warp_size=513"], "eval.batch_size=1"),
         (["eval.warp_size=513", "eval.batch_size=1", "eval.resolution=feature"], "label"),
         (["eval.scales=[0.5, -1.0]"], "positive"),
         (["eval.scales=[1.0]", "eval.scale_reduce=median"], "max"),
@@ -110,6 +109,8 @@ def test_the_defaults_and_the_official_warp_are_valid_configs():
     assert load_config(None).eval.warp_size == 0
     config = load_config(None, ["eval.warp_size=513", "eval.batch_size=1"])
     assert config.eval.warp_size == 513
+    # Batches are never padded, so a warp no longer needs eval.batch_size=1.
+    assert load_config(None, ["eval.warp_size=513"]).eval.batch_size == 4
 
 
 def test_evaluate_and_save_applies_the_configured_options(tmp_path):

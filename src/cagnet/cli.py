@@ -4,10 +4,9 @@ import argparse
 import importlib
 import sys
 import time
-from importlib import resources
 from pathlib import Path
 
-from cagnet.cli_args import add_overrides_argument
+from cagnet.cli_args import add_overrides_argument, demo_config_path
 from cagnet.config import Config, load_config
 from cagnet.errors import CagnetError
 
@@ -89,11 +88,6 @@ def command_demo(args: argparse.Namespace) -> int:
     print(f"per-class IoU: {result.run_dir / 'metrics.md'}")
     _print_metrics(result.metrics)
     return 0
-
-
-def demo_config_path() -> Path:
-    """The demo's config, shipped inside the package (src/cagnet/configs/demo.yaml)."""
-    return Path(str(resources.files("cagnet") / "configs" / "demo.yaml"))
 
 
 def build_parser() -> argparse.ArgumentParser:

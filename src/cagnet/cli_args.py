@@ -1,6 +1,8 @@
 """Command-line arguments shared by several ``cagnet`` sub-commands."""
 
 import argparse
+from importlib import resources
+from pathlib import Path
 
 
 def add_overrides_argument(
@@ -16,3 +18,8 @@ def add_overrides_argument(
         metavar="KEY=VALUE",
         help=help_text,
     )
+
+
+def demo_config_path() -> Path:
+    """The demo's config, shipped inside the package (src/cagnet/configs/demo.yaml)."""
+    return Path(str(resources.files("cagnet") / "configs" / "demo.yaml"))

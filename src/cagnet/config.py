@@ -15,6 +15,7 @@ from pathlib import Path
 from cagnet.config_io import from_dict, merge, parse_overrides, read_yaml
 from cagnet.data.readers import DatasetConfig
 from cagnet.data.synthetic import SyntheticConfig
+from cagnet.errors import ConfigError
 from cagnet.models.backbones import BackboneConfig
 from cagnet.models.contextual_module import ContextualModuleConfig
 
@@ -102,6 +103,9 @@ class TrainConfig:
     eval_every: int = 0  # 0 = evaluate only at the end
 
 
+SCALE_REDUCTIONS = ("max", "mean")  # how eval.scale_reduce fuses test-time copies
+
+
 @dataclass(frozen=True)
 class EvalConfig:
     """How predictions are scored."""
@@ -117,16 +121,26 @@ class EvalConfig:
     scale_reduce: str = "max"  # how copies are fused: max (DeepLab's MSC) | mean
 
     def __post_init__(self) -> None:
-        from cagnet.evaluation.test_time import check_test_time
+        """The one check of the test-time fields (``cagnet.evaluation.test_time`` trusts it).
 
-        check_test_time(
-            self.warp_size,
-            self.scales,
-            self.flip,
-            self.scale_reduce,
-            self.resolution,
-            self.batch_size,
-        )
+        Raises:
+            ConfigError: naming the field and the value to use.
+        """
+        if self.warp_size < 0:
+            raise ConfigError(f"eval.warp_size={self.warp_size}: use 0 (no warp) or e.g. 513")
+        if any(not scale > 0 for scale in self.scales):
+            raise ConfigError(
+                f"eval.scales={list(self.scales)}: give positive scales, e.g. [0.75, 1.0]"
+            )
+        if self.scale_reduce not in SCALE_REDUCTIONS:
+            raise ConfigError(
+                f"eval.scale_reduce={self.scale_reduce!r}; choose one of {list(SCALE_REDUCTIONS)}"
+            )
+        if (self.warp_size > 0 or self.scales or self.flip) and self.resolution != "label":
+            raise ConfigError(
+                f"eval.resolution={self.resolution!r} with test-time options (warp_size, "
+                "scales, flip): they return scores at the image's size; set eval.resolution=label"
+            )
 
 
 @dataclass(frozen=True)

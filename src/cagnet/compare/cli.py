@@ -4,7 +4,7 @@ import argparse
 import shlex
 from pathlib import Path
 
-from cagnet.cli_args import add_overrides_argument
+from cagnet.cli_args import add_overrides_argument, demo_config_path
 from cagnet.errors import ConfigError
 
 
@@ -38,8 +38,6 @@ def command_compare(args: argparse.Namespace) -> int:
     from cagnet.config import load_config
 
     if args.config is None:  # the embedded benchmark, as cagnet demo
-        from cagnet.cli import demo_config_path
-
         args.config = demo_config_path()
     config = load_config(args.config, args.overrides)
     words = ["cagnet", "compare", str(args.config), "--variants", args.variants]

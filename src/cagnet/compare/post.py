@@ -18,6 +18,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from cagnet.compare.records import flat_metrics
 from cagnet.compare.variants import CALIBRATE, POST_STEPS, SELF_TRAIN
 from cagnet.config import Config
 from cagnet.errors import ConfigError
@@ -58,7 +59,6 @@ def _attempt(folder: Path, stem: str, suffix: str, k: int) -> Path:
 
 
 def _calibrate(config: Config, run_dir: Path, progress: bool) -> tuple[dict, dict]:
-    from cagnet.compare.run import flat_metrics
     from cagnet.evaluation.calibration import label_source
     from cagnet.evaluation.run import evaluate_and_save
     from cagnet.training.checkpoint import CHECKPOINT_NAME
@@ -108,8 +108,6 @@ def _calibrate(config: Config, run_dir: Path, progress: bool) -> tuple[dict, dic
 
 
 def _self_train(config: Config, run_dir: Path, progress: bool) -> tuple[dict, dict]:
-    from cagnet.compare.run import flat_metrics
-
     rounds = config.self_training.rounds
     k = 0
     while True:

@@ -10,14 +10,11 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from cagnet.compare.chart import save_chart
+from cagnet.compare.records import Comparison, RunRecord
 from cagnet.compare.variants import CALIBRATE, SELF_TRAIN, VARIANTS
 from cagnet.training.run_folder import atomic_write_text
-
-if TYPE_CHECKING:  # run.py imports this module
-    from cagnet.compare.run import Comparison, RunRecord
 
 # (key in the flat metrics, column title), in the order of the paper's Table 1.
 COLUMNS = (
@@ -53,7 +50,7 @@ def summarise(values: Sequence[float]) -> Summary:
     return Summary(mean, math.sqrt(variance), count)
 
 
-def group_by_variant(records: Sequence["RunRecord"]) -> dict[str, list["RunRecord"]]:
+def group_by_variant(records: Sequence[RunRecord]) -> dict[str, list[RunRecord]]:
     """Records per variant, variants in their first-appearance order, seeds ascending."""
     groups: dict[str, list] = {}
     for record in records:
@@ -62,7 +59,7 @@ def group_by_variant(records: Sequence["RunRecord"]) -> dict[str, list["RunRecor
 
 
 def summary_table(
-    records: Sequence["RunRecord"], before_post: bool = False
+    records: Sequence[RunRecord], before_post: bool = False
 ) -> dict[str, dict[str, Summary]]:
     """{variant: {metric: Summary}} of the final numbers (or those before post-processing)."""
     table = {}
@@ -74,7 +71,7 @@ def summary_table(
     return table
 
 
-def results_csv(records: Sequence["RunRecord"]) -> str:
+def results_csv(records: Sequence[RunRecord]) -> str:
     """One row per run: the final numbers, those before post-processing and where it lives."""
     fields = ["variant", "seed", "post", "paper_row", *METRIC_KEYS]
     fields += [f"before_post_{key}" for key in METRIC_KEYS] + ["details", "wall_s", "run_dir"]
@@ -110,11 +107,11 @@ def _header(first: Sequence[str]) -> list[str]:
     return ["| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)]
 
 
-def _seeds(group: Sequence["RunRecord"]) -> str:
+def _seeds(group: Sequence[RunRecord]) -> str:
     return ", ".join(str(r.seed) for r in group)
 
 
-def results_markdown(comparison: "Comparison", command: str) -> str:
+def results_markdown(comparison: Comparison, command: str) -> str:
     """results.md: header (command, wall time), the Table 1 layout and the before/after block."""
     records = comparison.records
     groups = group_by_variant(records)
@@ -169,7 +166,7 @@ def results_markdown(comparison: "Comparison", command: str) -> str:
     return "\n".join(lines)
 
 
-def write_reports(comparison: "Comparison", command: str = "") -> None:
+def write_reports(comparison: Comparison, command: str = "") -> None:
     """results.csv, results.md and results.png in ``comparison.output_dir``, atomically."""
     folder = comparison.output_dir
     folder.mkdir(parents=True, exist_ok=True)

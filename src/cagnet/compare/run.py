@@ -22,6 +22,7 @@ from pathlib import Path
 
 from cagnet.build import prepare_dataset
 from cagnet.compare.post import post_process, require_post_step
+from cagnet.compare.records import Comparison, RunRecord, flat_metrics
 from cagnet.compare.report import write_reports
 from cagnet.compare.variants import VARIANTS, Variant, select_variants
 from cagnet.config import Config
@@ -37,51 +38,9 @@ WHERE_NOT_WHAT = ("output_dir:", "device:", "train.num_workers:")
 METRICS_NAME = "metrics.json"
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    """The outcome of one variant x seed.
-
-    Attributes:
-        metrics: the variant's final numbers, flat (``hiou``, ``seen_miou``, ...): calibrated
-            for "-c" variants, self-trained for "+ST" ones.
-        before_post: the trained model's numbers before post-processing (None without it).
-        details: what post-processing reports besides numbers (e.g. the chosen gamma).
-        wall_s: seconds spent on this run in the invocation that finished it.
-        skipped: finished by an earlier invocation and only read now.
-    """
-
-    variant: str
-    seed: int
-    post: str
-    run_dir: Path
-    metrics: dict[str, float]
-    before_post: dict[str, float] | None
-    details: dict
-    wall_s: float
-    skipped: bool = False
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Every run of one ``compare`` call and where the reports are."""
-
-    records: tuple[RunRecord, ...]
-    output_dir: Path
-    wall_s: float
-
-
 def slug(name: str) -> str:
     """A folder name for a variant name: 'table5/1:10' -> 'table5_1-10'."""
     return re.sub(r"[^A-Za-z0-9.+-]", "_", name.replace(":", "-"))
-
-
-def flat_metrics(metrics: dict) -> dict[str, float]:
-    """metrics.json's nested Table 1 numbers as {'hiou': .., 'seen_miou': .., ...}."""
-    flat = {"hiou": float(metrics["hiou"])}
-    for group in ("overall", "seen", "unseen"):
-        for key in ("miou", "pixel_accuracy", "mean_accuracy"):
-            flat[f"{group}_{key}"] = float(metrics[group][key])
-    return flat
 
 
 def variant_config(config: Config, variant: Variant, seed: int, name: str) -> Config:

@@ -14,7 +14,8 @@ follow the published evaluations:
   test at several scales; its ``MSC`` max-fusion serves training.
 
 Both wrappers return scores at the input image's size, so they need ``eval.resolution="label"``.
-A warp needs ``eval.batch_size=1``: a padded batch would be warped with its padding.
+Evaluation batches are never padded (``cagnet.data.loader.same_size_batches``), so a warp works at
+any ``eval.batch_size``. The options are checked once, by ``cagnet.config.EvalConfig``.
 """
 
 from collections.abc import Callable, Sequence
@@ -23,10 +24,8 @@ import torch
 import torch.nn.functional as F
 
 from cagnet.config import EvalConfig
-from cagnet.errors import ConfigError
 
 Segment = Callable[[torch.Tensor], torch.Tensor]
-REDUCTIONS = ("max", "mean")
 
 
 def _resize(tensor: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -68,7 +67,6 @@ def multi_scale(
     Returns:
         A segment function: images (B, 3, H, W) -> scores (B, K, H, W).
     """
-    check_multi_scale(scales, reduce)
     flips = (False, True) if flip else (False,)
 
     def segment_multi_scale(images: torch.Tensor) -> torch.Tensor:
@@ -90,46 +88,6 @@ def multi_scale(
         return fused if reduce == "max" else fused / count
 
     return segment_multi_scale
-
-
-def check_multi_scale(scales: Sequence[float], reduce: str) -> None:
-    """ConfigError for an empty or non-positive scale list or an unknown reduction."""
-    if not scales or any(not scale > 0 for scale in scales):
-        raise ConfigError(f"eval.scales={list(scales)}: give positive scales, e.g. [0.75, 1.0]")
-    if reduce not in REDUCTIONS:
-        raise ConfigError(f"eval.scale_reduce={reduce!r}; choose one of {list(REDUCTIONS)}")
-
-
-def check_test_time(
-    warp_size: int,
-    scales: Sequence[float],
-    flip: bool,
-    reduce: str,
-    resolution: str,
-    batch_size: int,
-) -> None:
-    """Check the ``eval`` section's test-time fields together.
-
-    Raises:
-        ConfigError: naming the field and the value to use.
-    """
-    if warp_size < 0:
-        raise ConfigError(f"eval.warp_size={warp_size}: use 0 (no warp) or a size such as 513")
-    if scales:
-        check_multi_scale(scales, reduce)
-    elif reduce not in REDUCTIONS:
-        raise ConfigError(f"eval.scale_reduce={reduce!r}; choose one of {list(REDUCTIONS)}")
-    active = warp_size > 0 or bool(scales) or flip
-    if active and resolution != "label":
-        raise ConfigError(
-            f"eval.resolution={resolution!r} with test-time options (warp_size, scales, flip): "
-            "they return scores at the image's size; set eval.resolution=label"
-        )
-    if warp_size > 0 and batch_size != 1:
-        raise ConfigError(
-            f"eval.warp_size={warp_size} with eval.batch_size={batch_size}: images of a batch "
-            "are padded to one size and the padding would be warped too; set eval.batch_size=1"
-        )
 
 
 def with_test_time_options(

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cagnet.config_io import from_dict, merge, parse_overrides, read_yaml
+from cagnet.config_io import from_dict, merge, parse_overrides, read_config_file
 from cagnet.data.readers import DatasetConfig
 from cagnet.data.synthetic import SyntheticConfig
 from cagnet.errors import ConfigError
@@ -258,9 +258,14 @@ class Config:
 
 
 def load_config(path: Path | None = None, overrides: Sequence[str] = ()) -> Config:
-    """Defaults, then the YAML file at ``path`` (if any), then ``--set`` overrides."""
-    values = read_yaml(path) if path is not None else {}
-    source = str(path) if path is not None else "the defaults"
+    """Defaults, then the YAML file at ``path`` (if any, over its ``base:`` files), then ``--set``
+    overrides."""
+    values, source = {}, "the defaults"
+    if path is not None:
+        values, files = read_config_file(path, Config)
+        source = str(path)
+        if len(files) > 1:
+            source += f" (over its base {' <- '.join(str(f) for f in files[1:])})"
     if overrides:
         values = merge(values, parse_overrides(overrides))
         source = f"{source} with --set {' '.join(overrides)}"

@@ -23,19 +23,33 @@ def from_dict(cls: type[T], values: Mapping[str, Any], source: str, prefix: str 
     """Instantiate dataclass ``cls`` from a nested mapping, checking every key and type."""
     if not isinstance(values, Mapping):
         raise ConfigError(f"{source}: '{prefix or 'the config'}' must be a mapping, got {values!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    _refuse_unknown_keys(cls, values, source, prefix)
     hints = typing.get_type_hints(cls)
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        name = f"{prefix}{unknown[0]}"
-        raise ConfigError(
-            f"{source}: unknown config key '{name}'; known keys here: "
-            f"{', '.join(prefix + key for key in fields)}"
-        )
     kwargs = {}
     for key, value in values.items():
         kwargs[key] = _convert(hints[key], value, source, f"{prefix}{key}")
     return cls(**kwargs)
+
+
+def _refuse_unknown_keys(cls: type, values: Mapping[str, Any], source: str, prefix: str) -> None:
+    fields = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown config key '{prefix}{unknown[0]}'; known keys here: "
+            f"{', '.join(prefix + key for key in fields)}"
+        )
+
+
+def check_keys(cls: type, values: Mapping[str, Any], source: str, prefix: str = "") -> None:
+    """Raise ConfigError for the first key of ``values``, at any depth, that ``cls`` lacks."""
+    if not isinstance(values, Mapping):
+        return  # from_dict reports the wrong type once the files are merged
+    _refuse_unknown_keys(cls, values, source, prefix)
+    hints = typing.get_type_hints(cls)
+    for key, value in values.items():
+        if dataclasses.is_dataclass(hints[key]):
+            check_keys(hints[key], value or {}, source, f"{prefix}{key}.")
 
 
 def _convert(hint: Any, value: Any, source: str, key: str) -> Any:
@@ -141,3 +155,56 @@ def read_yaml(path: Path) -> dict:
     if not isinstance(values, dict):
         raise ConfigError(f"config file {path} must hold a mapping of sections, got {values!r}")
     return values
+
+
+BASE_KEY = "base"
+
+
+def read_config_file(path: Path, cls: type) -> tuple[dict, list[Path]]:
+    """Read a config file and the chain of files it inherits from, merged.
+
+    A file may name ``base: OTHER.yaml``, a path relative to the file's own folder. The base's
+    values come first and the file's own values merge over them field by field: nested
+    mappings merge, scalars and lists replace. A base may have a base of its own. Each file's
+    keys are checked against ``cls`` on their own, so an unknown key names the file it is in.
+
+    Returns:
+        (merged values without ``base``, the files read: ``path`` first, its furthest base last).
+
+    Raises:
+        ConfigError: for an unreadable or missing file, an unknown key, a ``base`` that is not a
+            file name, or files that inherit from each other in a cycle (naming them all).
+    """
+    chain: list[Path] = []
+    layers: list[dict] = []
+    current = Path(path)
+    while True:
+        if current.resolve() in [p.resolve() for p in chain]:
+            loop = " -> ".join(str(p) for p in [*chain, current])
+            raise ConfigError(
+                f"config files inherit from each other in a cycle: {loop}; remove "
+                "one of these 'base:' lines"
+            )
+        values = read_yaml(current)
+        chain.append(current)
+        base = values.pop(BASE_KEY, None)
+        check_keys(cls, values, str(current))
+        layers.append(values)
+        if base is None:
+            break
+        if not isinstance(base, str) or not base.strip():
+            raise ConfigError(
+                f"{current}: 'base' = {base!r} must name another YAML file, "
+                f"relative to {current.parent}, e.g. base: base/voc12.yaml"
+            )
+        following = current.parent / base
+        if not following.is_file():
+            raise ConfigError(
+                f"{current}: its base {base!r} does not exist (looked for "
+                f"{following}); fix the path, relative to {current.parent}"
+            )
+        current = following
+    merged: dict = {}
+    for values in reversed(layers):
+        merged = merge(merged, values)
+    return merged, chain

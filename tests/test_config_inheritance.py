@@ -85,3 +85,25 @@ def test_a_wrong_type_in_a_base_names_the_chain(layered: Path) -> None:
     base.write_text(base.read_text().replace("lr: 0.1", "lr: fast"))
     with pytest.raises(ConfigError, match=r"row\.yaml \(over its base .*data\.yaml\).*train\.lr"):
         load_config(layered)
+
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+BENCHMARKS = sorted(
+    path
+    for path in (REPOSITORY / "configs").glob("*.yaml")
+    if path.name.startswith(("voc12_", "context", "cocostuff_"))
+)
+
+
+@pytest.mark.parametrize("path", BENCHMARKS, ids=lambda path: path.name)
+def test_benchmark_rows_inherit_their_data_sets_base(path: Path) -> None:
+    from cagnet.config import Config
+    from cagnet.config_io import read_config_file
+
+    _, files = read_config_file(path, Config)
+    data = path.name.split("_")[0].removesuffix("59")
+    assert [f.resolve() for f in files[-2:]] == [
+        REPOSITORY / "configs" / "base" / f"{data}.yaml",
+        REPOSITORY / "configs" / "base" / "common.yaml",
+    ]
+    assert load_config(path).name == path.stem

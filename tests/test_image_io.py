@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from cagnet.data import image_io
 from cagnet.data.image_io import read_rgb
 from cagnet.data.readers.files import load_image
 from cagnet.errors import DataError
@@ -49,14 +51,20 @@ def test_exif_orientation_is_applied(tmp_path: Path) -> None:
     assert tuple(rgb[0, 1]) == (255, 0, 0)  # stored top-left is displayed top-right
 
 
-def test_rgba_is_composited_on_the_stated_background(tmp_path: Path) -> None:
+def test_rgba_is_composited_on_the_stated_background(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(image_io, "_alpha_said", False)
     pixels = np.array([[[255, 0, 0, 255], [255, 0, 0, 0], [0, 0, 255, 128]]], dtype=np.uint8)
     path = tmp_path / "alpha.png"
     Image.fromarray(pixels, mode="RGBA").save(path)
-    white = _rgb(path)
+    with pytest.warns(UserWarning, match=r"alpha\.png has transparency.*\(255, 255, 255\)"):
+        white = _rgb(path)
     assert tuple(white[0, 0]) == (255, 0, 0) and tuple(white[0, 1]) == (255, 255, 255)
     assert tuple(white[0, 2]) == (127, 127, 255)  # half-transparent blue over white
-    black = _rgb(path, background=(0, 0, 0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once per process, not per file
+        black = _rgb(path, background=(0, 0, 0))
     assert tuple(black[0, 1]) == (0, 0, 0) and tuple(black[0, 2]) == (0, 0, 128)
 
 

@@ -10,6 +10,7 @@ What it does with each kind of file:
 * Transparency (RGBA, LA, palette or grey with a transparent colour) is composited over a stated
   background, white (255, 255, 255) unless the caller gives another; the alpha is then dropped.
   A model never sees alpha, so the background is where the transparent pixels' colour comes from.
+  The first such file of a process is named in a warning that states the background.
 * Palette, 1-bit, grey, CMYK and YCbCr are converted to RGB by Pillow.
 
 Every failure is a :class:`cagnet.errors.DataError` that names the file.
@@ -17,6 +18,7 @@ Every failure is a :class:`cagnet.errors.DataError` that names the file.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,7 @@ WHITE = (255, 255, 255)
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError)
 _WIDE_GREY = ("I", "I;16", "I;16L", "I;16B", "I;16N")
 _HAS_ALPHA = ("RGBA", "RGBa", "LA", "La", "PA")
+_alpha_said = False
 
 
 def read_rgb(path: Path, background: tuple[int, int, int] = WHITE) -> Image.Image:
@@ -73,12 +76,24 @@ def _to_rgb(image: Image.Image, path: Path, background: tuple[int, int, int]) ->
         _check_range(values, 0.0, 1.0, image.mode, path)
         return Image.fromarray(np.rint(values * 255).astype(np.uint8), mode="L").convert("RGB")
     if image.mode in _HAS_ALPHA or "transparency" in image.info:
+        _say_composited(path, background)
         rgba = image.convert("RGBA")
         flat = Image.new("RGBA", rgba.size, (*background, 255))
         return Image.alpha_composite(flat, rgba).convert("RGB")
     if image.mode == "RGB":
         return image.copy()
     return image.convert("RGB")
+
+
+def _say_composited(path: Path, background: tuple[int, int, int]) -> None:
+    global _alpha_said
+    if not _alpha_said:
+        _alpha_said = True
+        warnings.warn(
+            f"image {path} has transparency: it is composited over the background "
+            f"RGB {tuple(background)} (and so is every later transparent image)",
+            stacklevel=4,
+        )
 
 
 def _check_range(values: np.ndarray, low: float, high: float, mode: str, path: Path) -> None:

@@ -64,10 +64,17 @@ def clean_names(classes: Sequence[str]) -> list[str]:
     return names
 
 
+# Encoders that embed any text (a subword tokenizer): not run just to say so.
+OPEN_VOCABULARY = {"minilm": "any text"}
+
+
 def encoders_knowing(name: str) -> list[str]:
     """The named encoders (``cagnet.embeddings.ENCODERS``) that can embed ``name``."""
     able = []
     for encoder in ENCODERS:
+        if encoder in OPEN_VOCABULARY:
+            able.append(f"{encoder} ({OPEN_VOCABULARY[encoder]})")
+            continue
         try:
             embed_source(encoder, [name])
         except CagnetError:

@@ -17,9 +17,14 @@ SHARED_DATA = SHARED if SHARED.is_dir() else Path(os.environ.get("CAGNET_SHARED"
 
 
 @functools.cache
+def _folder() -> Path:
+    return Path(tempfile.mkdtemp(prefix="cagnet-tiny-runs-"))  # one synthetic data set for all
+
+
+@functools.cache
 def tiny_run(method: str = "cagnet") -> tuple[Path, Path]:
     """Train the embedded benchmark for 6 iterations; return (run folder, model file)."""
-    folder = Path(tempfile.mkdtemp(prefix=f"cagnet-tiny-{method}-"))
+    folder = _folder()
     overrides = small_overrides(folder, iterations=6) + GLOVE + [f"model.method={method}"]
     if method == "zs3net":
         overrides += [
@@ -28,5 +33,5 @@ def tiny_run(method: str = "cagnet") -> tuple[Path, Path]:
             "zs3net.classifier_iterations=2",
         ]
     config = load_config(None, overrides)
-    result = train(config, run_dir=folder / "run", progress=False)
+    result = train(config, run_dir=folder / f"run-{method}", progress=False)
     return result.run_dir, export_model(result.run_dir)

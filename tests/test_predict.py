@@ -160,3 +160,28 @@ def test_cli_errors_name_the_problem_and_write_nothing(run, tmp_path, capsys):
         from cagnet.inference.cli import collect_inputs
 
         collect_inputs([str(tmp_path / "*.webp")])
+
+
+def test_spnet_swaps_its_embedding_rows():
+    segmenter = Segmenter.load(tiny_run("spnet")[1])
+    image = torch.rand(1, 3, 40, 48)
+    own = segmenter.network()(image)
+    sky = segmenter.class_names.index("sky")
+    mixed = segmenter.network(["zebra", "sky"])(image)
+    assert mixed.shape == (1, 2, 40, 48)
+    # A class's score is its own embedding row . projected F: the other classes do not matter.
+    torch.testing.assert_close(mixed[:, 1], own[:, sky], atol=1e-5, rtol=0)
+    assert not torch.allclose(mixed[:, 0], own[:, sky])
+
+
+def test_zs3net_retrains_its_classifier_on_generated_features(tmp_path):
+    segmenter = Segmenter.load(tiny_run("zs3net")[1], cache_dir=tmp_path)
+    own = segmenter.model.classifier.weight.clone()
+    names = ["sky", "zebra", "green square"]
+    classifier = segmenter.network(names).model.classifier
+    assert classifier.weight.shape == (3, own.shape[1])
+    sky = segmenter.class_names.index("sky")
+    assert not torch.allclose(classifier.weight[0], own[sky])
+    assert torch.equal(segmenter.model.classifier.weight, own)
+    out = segmenter.predict(_image(), classes=names)
+    assert out.scores.shape == (3, 40, 48)

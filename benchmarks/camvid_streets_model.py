@@ -47,7 +47,7 @@ def main() -> None:
         run_dir = args.existing_run
         metrics = json.loads((run_dir / "metrics.json").read_text())
     print(format_table(Report.from_dict(metrics), f"camvid-streets val ({run_dir})"))
-    path = export_model(run_dir, args.output)
+    path = export_model(run_dir, args.output, half=True)  # 7.7 MB instead of 15
     print(f"model file: {path} ({path.stat().st_size / 1e6:.2f} MB)")
 
 

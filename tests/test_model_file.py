@@ -112,3 +112,15 @@ def test_export_never_overwrites_a_file(run):
     run_dir, path = run
     with pytest.raises(ModelFileError, match="exists already"):
         export_model(run_dir, path)
+
+
+def test_a_half_precision_file_is_smaller_and_scores_nearly_the_same(run, tmp_path):
+    run_dir, path = run
+    half = export_model(run_dir, tmp_path / "half.cagnet.pt", half=True)
+    assert half.stat().st_size < 0.75 * path.stat().st_size
+    assert load_model_file(half).state["heads.classifier.weight"].dtype == torch.float16
+    image = np.random.default_rng(0).integers(0, 256, (40, 48, 3), dtype=np.uint8)
+    full_scores = Segmenter.load(path).predict(image).scores
+    half_scores = Segmenter.load(half).predict(image).scores
+    np.testing.assert_allclose(half_scores, full_scores, atol=5e-3)
+    assert not np.array_equal(half_scores, full_scores)

@@ -10,10 +10,11 @@ from cagnet.inference import Segmenter
 from cagnet.inference.segmenter import shipped_model_path
 
 CAMVID = SHARED_DATA / "datasets" / "camvid"
-IMAGES = 6  # the first val images: all hold cars
+IMAGES = 12  # the first val images: all hold cars (0.5-6 % of their pixels)
 # Set from measurement (benchmarks/RESULTS.md, "Shipped model camvid-streets"): car IoU over
-# these images was MEASURED_CAR_IOU; the floor leaves a margin for other torch builds.
-CAR_IOU_FLOOR = 0.25
+# these images was 0.081 (raw scores; 0.096 over all 101 val images); the floor leaves a
+# margin for other torch builds. A model that never learnt car, or misses it, scores ~0.
+CAR_IOU_FLOOR = 0.05
 
 
 def _val(count: int) -> list[tuple[np.ndarray, np.ndarray]]:

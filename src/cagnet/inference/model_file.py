@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,4 +141,11 @@ def load_model_file(path: Path) -> ModelFile:
         meta = json.loads(payload["meta"])
     except (TypeError, json.JSONDecodeError) as error:
         raise ModelFileError(f"{path}: its metadata is not valid JSON: {error}") from error
+    written_by = meta.get("version")
+    if written_by != cagnet.__version__:  # same format: it loads, but say what differs
+        warnings.warn(
+            f"{path} was written by cagnet {written_by}; this is cagnet {cagnet.__version__} "
+            f"(both read model format {FORMAT_VERSION})",
+            stacklevel=2,
+        )
     return ModelFile(meta=meta, state=dict(payload["state"]), path=path)

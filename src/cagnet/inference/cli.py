@@ -60,7 +60,8 @@ def output_stems(paths: list[Path]) -> list[str]:
 
 
 def parse_classes(text: str | None) -> list[str] | None:
-    return None if text is None else [name for name in text.split(",")]
+    """Split "a,b" into names (stripped and checked later); None = the model's own classes."""
+    return None if text is None else text.split(",")
 
 
 def command_predict(args: argparse.Namespace) -> int:
@@ -126,7 +127,7 @@ def _calibration(text: str) -> float | str:
         ) from None
 
 
-def add_predict_parser(commands) -> None:
+def add_predict_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "predict", help="segment images with a model file or a shipped model, any class names"
     )
@@ -164,7 +165,7 @@ def command_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_export_parser(commands) -> None:
+def add_export_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("export-model", help="write the portable model file of a run")
     parser.add_argument("run_dir", type=Path, help="a finished run folder")
     parser.add_argument(

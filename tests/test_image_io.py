@@ -109,3 +109,15 @@ def test_the_readers_load_images_through_read_rgb(tmp_path: Path) -> None:
     image = load_image(path)
     assert image.shape == (2, 2, 3) and image.dtype == np.uint8 and int(image.max()) == 255
     np.testing.assert_array_equal(image, np.asarray(read_rgb(path)))
+
+
+def test_webp_files_and_in_memory_images_read_as_rgb(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(image_io, "_alpha_said", False)
+    pixels = np.zeros((4, 6, 3), np.uint8)
+    pixels[:, :3] = (200, 10, 10)
+    Image.fromarray(pixels).save(tmp_path / "a.webp", lossless=True)
+    np.testing.assert_array_equal(np.asarray(read_rgb(tmp_path / "a.webp")), pixels)
+    rgba = Image.fromarray(np.zeros((2, 2, 4), np.uint8), "RGBA")  # fully transparent
+    with pytest.warns(UserWarning):
+        flat = image_io.to_rgb(rgba, "upload.png")
+    np.testing.assert_array_equal(np.asarray(flat)[0, 0], image_io.BACKGROUND)

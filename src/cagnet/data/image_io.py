@@ -27,6 +27,7 @@ from PIL import Image, ImageOps
 from cagnet.errors import DataError
 
 WHITE = (255, 255, 255)
+BACKGROUND = WHITE  # the default background of transparent pixels
 # PIL raises OSError (UnidentifiedImageError, truncated data), SyntaxError (broken PNG chunks)
 # or ValueError for files it cannot decode.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError)
@@ -63,6 +64,22 @@ def read_rgb(path: Path, background: tuple[int, int, int] = WHITE) -> Image.Imag
             f"cannot read image {path} ({error}); the file is corrupt, truncated or not an "
             "image: re-download or re-export it"
         ) from error
+
+
+def to_rgb(
+    image: Image.Image, source: str | Path = "<image>", background: tuple[int, int, int] = WHITE
+) -> Image.Image:
+    """An image already in memory (oriented) as 8-bit RGB, by the same rules as :func:`read_rgb`.
+
+    Args:
+        image: A PIL image of any mode.
+        source: What to name in errors and warnings (a file name, or where the image came from).
+        background: RGB colour that transparent pixels are composited over.
+
+    Returns:
+        A PIL image of mode "RGB" and the same size.
+    """
+    return _to_rgb(image, Path(source), background)
 
 
 def _to_rgb(image: Image.Image, path: Path, background: tuple[int, int, int]) -> Image.Image:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from cagnet.atomic import atomic_save_image
+
 DEFAULT_KEYS = (
     "loss_cls",
     "loss_cls_fake",
@@ -78,7 +80,5 @@ def plot_losses(csv_path: Path, png_path: Path, keys: Sequence[str] = DEFAULT_KE
             _panel(name, points), ((index % columns) * PANEL[0], (index // columns) * PANEL[1])
         )
     png_path = Path(png_path)
-    temporary = png_path.with_name(f".{png_path.name}.tmp")
-    canvas.save(temporary, format="PNG")
-    temporary.replace(png_path)
+    atomic_save_image(png_path, canvas)
     return png_path

@@ -4,15 +4,14 @@ Bars are means over seeds; error bars span mean ± sample standard deviation. Th
 depends only on the number of variants (``chart_size``); long names wrap at '/'.
 """
 
-import io
 import math
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
 from PIL import Image, ImageDraw, ImageFont
+
+from cagnet.atomic import atomic_save_image
 
 BARS = (  # (metric key, legend, colour)
     ("seen_miou", "seen mIoU", (66, 133, 244)),
@@ -123,14 +122,4 @@ def draw_chart(table: Mapping[str, Mapping[str, _Summary]]) -> Image.Image:
 
 def save_chart(path: Path, table: Mapping[str, Mapping[str, _Summary]]) -> None:
     """Draw the chart and write it as a PNG atomically (temporary file, then rename)."""
-    buffer = io.BytesIO()
-    draw_chart(table).save(buffer, format="PNG")
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(buffer.getvalue())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic_save_image(path, draw_chart(table))

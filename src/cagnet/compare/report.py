@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cagnet.atomic import atomic_write_text
 from cagnet.compare.chart import save_chart
 from cagnet.compare.variants import CALIBRATE, SELF_TRAIN, VARIANTS
-from cagnet.training.run_folder import atomic_write_text
 
 if TYPE_CHECKING:  # run.py imports this module
     from cagnet.compare.run import Comparison, RunRecord

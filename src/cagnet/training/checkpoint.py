@@ -4,15 +4,14 @@ Learning rates are a pure function of the iteration (``cagnet.training.schedule`
 iteration restores the schedulers; there is no scheduler object to save.
 """
 
-import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from cagnet.atomic import atomic_torch_save
 from cagnet.errors import CheckpointError
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -38,20 +37,6 @@ def set_rng_states(states: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
-def atomic_save(payload: Any, path: Path) -> None:
-    """torch.save into a temporary file beside ``path``, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        torch.save(payload, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def save_checkpoint(
     path: Path,
     iteration: int,
@@ -61,7 +46,7 @@ def save_checkpoint(
     scaler: torch.amp.GradScaler | None = None,
 ) -> None:
     """Write everything needed to continue from ``iteration`` (the next one to run)."""
-    atomic_save(
+    atomic_torch_save(
         {
             "iteration": iteration,
             "model": model.state_dict(),

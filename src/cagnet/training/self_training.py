@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from cagnet.atomic import atomic_write_text
 from cagnet.build import Data
 from cagnet.config import Config, SelfTrainingConfig
 from cagnet.config_io import from_dict, merge, parse_overrides, to_dict
@@ -59,7 +60,6 @@ from cagnet.training.loop import (
     resolve_device,
     train,
 )
-from cagnet.training.run_folder import atomic_write_text
 
 PERCENT, TOPK = "percent", "topk"
 RULES = (PERCENT, TOPK)

@@ -15,6 +15,7 @@ from pathlib import Path
 from cagnet.config_io import from_dict, merge, parse_overrides, read_yaml
 from cagnet.data.readers import DatasetConfig
 from cagnet.data.synthetic import SyntheticConfig
+from cagnet.errors import ConfigError
 from cagnet.models.backbones import BackboneConfig
 from cagnet.models.contextual_module import ContextualModuleConfig
 
@@ -99,7 +100,18 @@ class TrainConfig:
     num_workers: int = 0
     log_every: int = 20
     checkpoint_every: int = 200
+    keep_checkpoints: int = 2  # newest checkpoint-<iteration>.pt kept; checkpoint.pt -> newest
+    # Max total gradient norm per optimiser step (clip_grad_norm_); 0 = off, as in the paper.
+    grad_clip: float = 0.0
     eval_every: int = 0  # 0 = evaluate only at the end
+
+    def __post_init__(self) -> None:
+        if self.keep_checkpoints < 1:
+            raise ConfigError(
+                f"train.keep_checkpoints={self.keep_checkpoints}; keep at least 1 checkpoint"
+            )
+        if not self.grad_clip >= 0:  # also refuses NaN
+            raise ConfigError(f"train.grad_clip={self.grad_clip}; give a norm > 0, or 0 for off")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,13 @@ from cagnet.evaluation.run import evaluate_and_save
 from cagnet.methods import StepInputs, get_method
 from cagnet.plots import plot_losses
 from cagnet.training import distributed
-from cagnet.training.checkpoint import CHECKPOINT_NAME, load_checkpoint, restore, save_checkpoint
+from cagnet.training.checkpoint import (
+    CHECKPOINT_NAME,
+    load_checkpoint,
+    load_newest_good,
+    restore,
+    save_checkpoint,
+)
 from cagnet.training.logger import MetricLogger
 from cagnet.training.run_folder import new_run_folder, write_yaml
 from cagnet.training.schedule import parse_ratio
@@ -138,7 +144,7 @@ def train(
     named_optimizers = optimizers._asdict()
     start = 0
     if resume is not None:
-        payload = load_checkpoint(folder / CHECKPOINT_NAME)
+        payload, _ = load_newest_good(folder)
         start = restore(payload, model, named_optimizers, precision.scaler, str(folder))
     else:
         seed_everything(config.seed + 7919 * context.rank)
@@ -211,6 +217,7 @@ def train(
                 named_optimizers,
                 to_dict(config),
                 precision.scaler,
+                keep=train_config.keep_checkpoints,
             )
         if train_config.eval_every and done % train_config.eval_every == 0 and done < total:
             if context.is_main:

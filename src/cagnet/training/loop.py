@@ -17,6 +17,7 @@ from cagnet.data.feature_cache import feature_training_loader, use_feature_cache
 from cagnet.data.loader import training_loader
 from cagnet.errors import CheckpointError, ConfigError, RunFolderError
 from cagnet.evaluation.run import evaluate_and_save
+from cagnet.guards import guarded_step
 from cagnet.methods import StepInputs, get_method
 from cagnet.plots import plot_losses
 from cagnet.training import distributed
@@ -120,7 +121,9 @@ def train(
     device = resolve_device(config.device, context)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    precision = resolve_precision(config.train.amp, device)
+    precision = resolve_precision(config.train.amp, device)._replace(
+        grad_clip=config.train.grad_clip
+    )
 
     if context.is_main:
         config = prepare_dataset(config, progress=progress)
@@ -202,7 +205,7 @@ def train(
             ratio=ratio,
             iteration=iteration,
         )
-        log = method.step(schedule[iteration], inputs)
+        log = guarded_step(method, schedule[iteration], inputs, folder)
         done = iteration + 1
         if iteration % train_config.log_every == 0 or done == end:
             log = distributed.average(log, context)

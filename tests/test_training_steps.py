@@ -78,13 +78,21 @@ def test_no_unseen_label_reaches_a_training_loss(tmp_path, monkeypatch):
 
 
 def test_finetuning_step_leaves_backbone_and_cm_unchanged():
-    model, replicas, optimizers = _setup()
+    model, replicas, optimizers = _setup(lr=0.1)
+    # Run E and CM with gradients enabled, so that they hold gradients a stray step would apply.
+    images, _ = _batch()
+    encoded = model.encoder(images)
+    (encoded.features.square().mean() + encoded.context.mu.square().mean()).backward()
+    encoder_parameters = list(model.encoder.parameters())
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in encoder_parameters)
     before = {k: v.clone() for k, v in model.encoder.state_dict().items()}
     heads_before = [p.clone() for p in model.heads.parameters()]
     generator_before = [p.clone() for p in model.generator.parameters()]
     finetuning_step(replicas, optimizers, 64, SEEN, UNSEEN, (1.0, 1.0), LossConfig())
     after = model.encoder.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
+    optimizers.segmentation.step()  # the control: E's optimiser would have moved them
+    assert not all(torch.equal(before[k], after[k]) for k in before)
     assert any(
         not torch.equal(a, b) for a, b in zip(heads_before, model.heads.parameters(), strict=True)
     )

@@ -119,6 +119,7 @@ def save_checkpoint(
     config: dict,
     scaler: torch.amp.GradScaler | None = None,
     keep: int = 1,
+    extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write everything needed to continue from ``iteration`` (the next one to run).
 
@@ -126,6 +127,7 @@ def save_checkpoint(
         path: ``<run folder>/checkpoint.pt``; the data goes to ``checkpoint-<iteration>.pt``
             beside it, which ``path`` then points at.
         keep: how many numbered checkpoints stay (the newest; at least 1).
+        extra: more entries of plain types for the payload (e.g. the plateau tracker's state).
 
     Returns:
         The numbered file written.
@@ -151,6 +153,7 @@ def save_checkpoint(
             "scaler": scaler.state_dict() if scaler is not None else None,
             "rng": rng_states(),
             "config": config,
+            **(extra or {}),
         },
         numbered,
     )

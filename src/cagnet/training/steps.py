@@ -218,7 +218,8 @@ def training_step(
             losses.classification_loss(logits[num_real:], targets),
         )
         if config.reconstruction_weight != 0.0:  # skipped, not just weighted by 0 (MMD is costly)
-            content = content_loss(config, real.detach(), fake, targets)
+            target = real.detach() if config.detach_reconstruction_target else real
+            content = content_loss(config, target, fake, targets)
             terms["rec"] = (config.reconstruction_weight, content)
         if adversarial:
             terms["adv_g"] = (

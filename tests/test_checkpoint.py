@@ -96,3 +96,19 @@ def test_non_finite_weights_are_never_saved(tmp_path):
         _save(tmp_path, 2, model)
     assert [i for i, _ in numbered_checkpoints(tmp_path)] == [1]
     assert load_checkpoint(tmp_path / CHECKPOINT_NAME)["iteration"] == 1
+
+
+def test_a_checkpoint_of_the_older_format_still_loads_and_restores(tmp_path):
+    # Before the RNG states became tensors, NumPy's and Python's states were saved as tuples.
+    model = nn.Linear(3, 2)
+    np.random.seed(5), random.seed(6)
+    rng = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    expected = (random.random(), np.random.rand())
+    payload = {"iteration": 7, "model": model.state_dict(), "optimizers": {}, "rng": rng}
+    torch.save({**payload, "scaler": None, "config": {}}, tmp_path / "old.pt")
+    assert restore(load_checkpoint(tmp_path / "old.pt"), model, {}) == 7
+    assert (random.random(), np.random.rand()) == expected

@@ -30,7 +30,15 @@ import torch
 from cagnet.atomic import atomic_torch_save
 from cagnet.errors import CheckpointError, NonFiniteError
 
+try:  # numpy >= 2
+    from numpy._core.multiarray import _reconstruct
+except ImportError:  # numpy 1
+    from numpy.core.multiarray import _reconstruct
+
 CHECKPOINT_NAME = "checkpoint.pt"
+# Checkpoints written before the RNG states became tensors hold NumPy's state as an array;
+# rebuilding a NumPy array runs no code, so these few globals are allowed for them.
+NUMPY_ARRAY_GLOBALS = [_reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
 NUMBERED = re.compile(r"checkpoint-(\d+)\.pt")
 
 
@@ -58,6 +66,16 @@ def set_rng_states(states: dict[str, Any]) -> None:
     version, internal, gauss = states["python"]
     random.setstate((version, tuple(internal), gauss))
     numpy_state = states["numpy"]
+    if isinstance(numpy_state, tuple):  # an older checkpoint: NumPy's own legacy tuple
+        np.random.set_state(numpy_state)
+    else:
+        _set_numpy_state(numpy_state)
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def _set_numpy_state(numpy_state: dict[str, Any]) -> None:
     np.random.set_state(
         {
             "bit_generator": "MT19937",
@@ -69,9 +87,6 @@ def set_rng_states(states: dict[str, Any]) -> None:
             "gauss": numpy_state["gauss"],
         }
     )
-    torch.set_rng_state(states["torch"])
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
 
 
 def non_finite_tensors(state: dict[str, Any]) -> list[str]:
@@ -173,7 +188,8 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist; give the path of a checkpoint.pt")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(NUMPY_ARRAY_GLOBALS):
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         if "Unsupported global" not in str(error):
             raise CheckpointError(

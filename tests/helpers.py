@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -120,3 +121,15 @@ class Subset:
 
     def load_label(self, index):
         return self.reader.load_label(self.indices[index])
+
+
+def assert_scores_follow_from_class_iou(metrics: dict) -> None:
+    """The seen, unseen and harmonic mIoU of a metrics.json, recomputed here from its per-class
+    IoUs (NaN for classes absent from the ground truth), as eq. 8 of the paper defines them."""
+    names, iou = metrics["class_names"], np.asarray(metrics["class_iou"], dtype=float)
+    unseen = np.isin(names, metrics["unseen_classes"])
+    seen_miou, unseen_miou = np.nanmean(iou[~unseen]), np.nanmean(iou[unseen])
+    assert metrics["seen"]["miou"] == pytest.approx(seen_miou, abs=1e-9)
+    assert metrics["unseen"]["miou"] == pytest.approx(unseen_miou, abs=1e-9)
+    total = seen_miou + unseen_miou
+    assert metrics["hiou"] == pytest.approx(2 * seen_miou * unseen_miou / total if total else 0.0)

@@ -107,3 +107,19 @@ def test_missing_file_and_bad_shapes(tmp_path: Path) -> None:
     (tmp_path / "emb.csv").write_text("1,2,3")
     with pytest.raises(EmbeddingError, match="suffix"):
         load_embedding_file(tmp_path / "emb.csv", 1)
+
+
+class _WritesAFile:
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_a_pickle_with_a_code_payload_is_refused_and_does_not_run(tmp_path: Path) -> None:
+    marker = tmp_path / "created-by-the-payload"
+    (tmp_path / "evil.pkl").write_bytes(pickle.dumps([_WritesAFile(marker)]))
+    with pytest.raises(EmbeddingError, match="refusing to read embedding file .*evil.pkl.*open"):
+        load_embedding_file(tmp_path / "evil.pkl", 1)
+    assert not marker.exists()

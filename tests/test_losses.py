@@ -82,3 +82,15 @@ def test_balanced_reconstruction_weights_classes_equally():
     # class 0: error 1; class 1: error 0 -> mean over classes 0.5 (plain mean: 0.25)
     assert losses.balanced_reconstruction_loss(real, fake, labels).item() == pytest.approx(0.5)
     assert losses.reconstruction_loss(real, fake).item() == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("kind", ["lsgan", "l1"])
+def test_adversarial_losses_are_zero_on_a_batch_without_labelled_pixels(kind):
+    # A crop with no labelled pixel (e.g. VOC's background ignored) gives empty score tensors.
+    empty = torch.zeros(0, requires_grad=True)
+    for value in (
+        losses.discriminator_adversarial_loss(empty, empty, kind),
+        losses.discriminator_adversarial_loss(None, empty, kind),
+        losses.generator_adversarial_loss(empty, kind),
+    ):
+        assert value.item() == 0.0

@@ -5,7 +5,7 @@ import json
 
 import pytest
 import torch
-from helpers import small_overrides
+from helpers import assert_scores_follow_from_class_iou, small_overrides
 from torch import nn
 
 from cagnet.config import Config, load_config
@@ -85,6 +85,7 @@ def test_spnet_trains_evaluates_and_writes_its_run_folder(tmp_path):
     config = load_config(None, small_overrides(tmp_path, iterations=4) + ["model.method=spnet"])
     result = train(config, run_dir=tmp_path / "spnet", progress=False)
     metrics = json.loads((result.run_dir / "metrics.json").read_text())
-    assert 0.0 <= metrics["hiou"] <= 1.0 and "calibrated" not in metrics
+    assert_scores_follow_from_class_iou(metrics)
+    assert "calibrated" not in metrics
     assert (result.run_dir / "checkpoint.pt").is_file()
     assert "loss_cls" in (result.run_dir / "losses.csv").read_text()

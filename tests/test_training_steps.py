@@ -1,15 +1,19 @@
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
-from helpers import tiny_model
+from helpers import small_overrides, tiny_model
 
-from cagnet import losses
-from cagnet.config import Config, LossConfig, TrainConfig
-from cagnet.data.sample import IGNORE_INDEX
+from cagnet import build, losses
+from cagnet.build import build_data, prepare_dataset
+from cagnet.config import Config, LossConfig, TrainConfig, load_config
 from cagnet.data.split import ZeroShotSplit
+from cagnet.errors import UnseenLabelError
+from cagnet.guards import check_training_labels
 from cagnet.methods import get_method
 from cagnet.training.label_maps import sample_generation_labels
+from cagnet.training.loop import train
 from cagnet.training.optim import build_optimizers
 from cagnet.training.schedule import FINETUNING, TRAINING, parse_ratio, phase
 from cagnet.training.steps import Replicas, finetuning_step, training_step
@@ -37,30 +41,58 @@ def test_training_labels_hide_every_unseen_pixel():
     assert split.training_labels(labels).tolist() == [[0, 255, 255, 255, 2]]
 
 
-def test_no_unseen_label_reaches_a_training_loss(monkeypatch):
-    seen_targets = []
+def test_the_label_guard_refuses_unseen_classes_and_passes_hidden_ones():
+    torch.manual_seed(1)
+    raw = torch.randint(0, 5, (2, 16, 16))  # not hidden: classes 3 and 4 are unseen
+    split = ZeroShotSplit(tuple("abcde"), UNSEEN)
+    with pytest.raises(UnseenLabelError, match=r"unseen class 3 \(d\), 4 \(e\) reached"):
+        check_training_labels(raw, split.unseen, split.class_names)
+    check_training_labels(split.training_labels(raw), split.unseen, split.class_names)
+
+
+def test_no_unseen_label_reaches_a_training_loss(tmp_path, monkeypatch):
+    """The raw training labels of the embedded benchmark hold unseen classes: the reader hides
+    them, and were it not to, the loop's guard stops the run before any loss sees them."""
+    overrides = small_overrides(tmp_path, iterations=2)
+    targets = []
     original = losses.classification_loss
 
     def recording(logits, labels):
-        seen_targets.append(labels.clone())
+        targets.append(labels.clone())
         return original(logits, labels)
 
     monkeypatch.setattr(losses, "classification_loss", recording)
-    model, replicas, optimizers = _setup()
-    images, labels = _batch()
-    training_step(replicas, optimizers, images, labels, LossConfig())
-    assert seen_targets and all(not torch.isin(t, torch.tensor(UNSEEN)).any() for t in seen_targets)
-    assert all((t != IGNORE_INDEX).all() for t in seen_targets)
+    config = load_config(None, overrides + ["train.pretrain_iterations=2"])  # training steps only
+    train(config, run_dir=tmp_path / "hidden", progress=False, evaluate_at_end=False)
+    data = build_data(prepare_dataset(config, progress=False))
+    unseen = torch.tensor(data.split.unseen)
+    assert targets and not any(torch.isin(t, unseen).any() for t in targets)
+    raw = [data.train.reader.load_label(i) for i in range(len(data.train))]
+    assert np.isin(np.concatenate([r.ravel() for r in raw]), data.split.unseen).any()
+
+    monkeypatch.setattr(build, "hide_unseen", lambda reader, split: reader)
+    targets.clear()
+    with pytest.raises(UnseenLabelError, match="reached a training loss"):
+        train(config, run_dir=tmp_path / "leaked", progress=False, evaluate_at_end=False)
+    assert targets == []
 
 
 def test_finetuning_step_leaves_backbone_and_cm_unchanged():
-    model, replicas, optimizers = _setup()
+    model, replicas, optimizers = _setup(lr=0.1)
+    # Run E and CM with gradients enabled, so that they hold gradients a stray step would apply.
+    images, _ = _batch()
+    encoded = model.encoder(images)
+    (encoded.features.square().mean() + encoded.context.mu.square().mean()).backward()
+    encoder_parameters = list(model.encoder.parameters())
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in encoder_parameters)
     before = {k: v.clone() for k, v in model.encoder.state_dict().items()}
     heads_before = [p.clone() for p in model.heads.parameters()]
     generator_before = [p.clone() for p in model.generator.parameters()]
     finetuning_step(replicas, optimizers, 64, SEEN, UNSEEN, (1.0, 1.0), LossConfig())
     after = model.encoder.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
+    optimizers.segmentation.step()  # the control: E's optimiser would have moved them
+    assert not all(torch.equal(before[k], after[k]) for k in before)
     assert any(
         not torch.equal(a, b) for a, b in zip(heads_before, model.heads.parameters(), strict=True)
     )

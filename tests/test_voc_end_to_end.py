@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import SHARED
+from helpers import SHARED, assert_scores_follow_from_class_iou
 from PIL import Image
 
 from cagnet.cli import main
@@ -93,7 +93,7 @@ def test_cli_trains_and_evaluates_on_real_voc_images(tmp_path, capsys):
         assert f"| {name} | unseen |" in table
     assert "| aeroplane | seen |" in table
     assert metrics["test_time"]["warp_size"] == 96
-    assert 0.0 <= metrics["hiou"] <= 1.0
+    assert_scores_follow_from_class_iou(metrics)
 
     # Every labelled object pixel of the masks was scored once, in its own class's row.
     confusion = np.array(metrics["confusion"])

@@ -72,6 +72,9 @@ class LossConfig:
     content: str = "l2"
     mmd_bandwidths: tuple[float, ...] = (2.0, 5.0, 10.0, 20.0, 40.0, 60.0)
     generated_classification_weight: float = 1.0  # C on G's features in the training step
+    # L_REC's target x (E's feature) is detached, so L_REC trains G only; false: it also
+    # pulls E's features towards G's, as eq. 1 read literally would.
+    detach_reconstruction_target: bool = True
 
 
 @dataclass(frozen=True)
@@ -81,12 +84,24 @@ class TrainConfig:
     iterations: int = 1200
     pretrain_iterations: int = 600  # pure training steps before the alternation starts
     alternate_every: int = 100  # training and finetuning steps alternate in blocks this long
+    # Blocks are counted back from the end so that the run ends with a finetuning block; false:
+    # counted from the end of the pure training, finetuning first (may end with training).
+    end_with_finetuning: bool = True
     batch_size: int = 8
     lr: float = 2.5e-4  # backbone and CM, SGD with poly decay
     lr_contextual_multiplier: float = 5.0  # the official code's 5x for the CM
     momentum: float = 0.9
     weight_decay: float = 5e-4
     poly_power: float = 0.9
+    # poly (DeepLab's decay, the official code) | plateau (the paper: the rate divided by 10
+    # when the loss stops decreasing, cagnet.training.plateau); both for E and the CM.
+    lr_schedule: str = "poly"
+    plateau_metric: str = "loss_cls"  # the logged training loss watched
+    plateau_window: int = 50  # training iterations averaged into one value
+    plateau_patience: int = 2  # windows without a relative fall of plateau_threshold
+    plateau_threshold: float = 0.01
+    plateau_factor: float = 0.1
+    adam_betas: tuple[float, float] = (0.5, 0.999)  # G and the heads (the official code's)
     optimizer: str = "sgd"  # sgd | adam, for backbone and CM
     lr_generator: float = 2e-4  # Adam
     lr_heads: float = 2e-4  # Adam, classifier + discriminator
@@ -100,7 +115,18 @@ class TrainConfig:
     num_workers: int = 0
     log_every: int = 20
     checkpoint_every: int = 200
+    keep_checkpoints: int = 2  # newest checkpoint-<iteration>.pt kept; checkpoint.pt -> newest
+    # Max total gradient norm per optimiser step (clip_grad_norm_); 0 = off, as in the paper.
+    grad_clip: float = 0.0
     eval_every: int = 0  # 0 = evaluate only at the end
+
+    def __post_init__(self) -> None:
+        if self.keep_checkpoints < 1:
+            raise ConfigError(
+                f"train.keep_checkpoints={self.keep_checkpoints}; keep at least 1 checkpoint"
+            )
+        if not self.grad_clip >= 0:  # also refuses NaN
+            raise ConfigError(f"train.grad_clip={self.grad_clip}; give a norm > 0, or 0 for off")
 
 
 SCALE_REDUCTIONS = ("max", "mean")  # how eval.scale_reduce fuses test-time copies

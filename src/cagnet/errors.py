@@ -23,3 +23,19 @@ class CheckpointError(CagnetError):
 
 class RunFolderError(CagnetError):
     """A run folder would overwrite another run."""
+
+
+class NonFiniteError(CagnetError):
+    """A loss term, gradient norm, weight or score is NaN or infinite (the run diverged).
+
+    Attributes:
+        term: what was not finite, e.g. "loss term rec" or "gradient norm of heads".
+    """
+
+    def __init__(self, message: str, term: str = "") -> None:
+        super().__init__(message)
+        self.term = term
+
+
+class UnseenLabelError(CagnetError):
+    """A label of an unseen class reached a training loss (the zero-shot split leaked)."""

@@ -36,6 +36,8 @@ def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Ten
 
 
 def _distance(scores: torch.Tensor, target: float, kind: str) -> torch.Tensor:
+    if scores.numel() == 0:  # a batch without labelled pixels: 0, not the NaN of an empty mean
+        return scores.sum() * 0.0
     if kind == "lsgan":
         return (scores - target).pow(2).mean()
     if kind == "l1":

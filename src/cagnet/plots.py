@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cagnet.atomic import atomic_write
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -139,8 +141,5 @@ def plot_losses(csv_path: Path, png_path: Path, keys: Sequence[str] = DEFAULT_KE
     series = read_series(csv_path, keys)
     if not series or not matplotlib_available():
         return None
-    png_path = Path(png_path)
-    temporary = png_path.with_name(f".{png_path.name}.tmp")
-    loss_figure(series).savefig(temporary, format="png")
-    temporary.replace(png_path)
-    return png_path
+    figure = loss_figure(series)
+    return atomic_write(Path(png_path), lambda stream: figure.savefig(stream, format="png"))

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from cagnet.atomic import atomic_save_image
 from cagnet.data.sample import IGNORE_INDEX
 
 MIN_HEIGHT = 192  # panels of smaller images are enlarged by an integer factor
@@ -78,7 +79,4 @@ def panel(
 
 def save_panel(path: Path, *args, **kwargs) -> None:
     """``panel(...)`` saved as a PNG (written beside, then renamed into place)."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp")
-    panel(*args, **kwargs).save(temporary, format="PNG")
-    temporary.replace(path)
+    atomic_save_image(path, panel(*args, **kwargs))

@@ -8,12 +8,11 @@ from the optional ``plots`` extra; without it the chart is skipped (``cagnet.plo
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from cagnet.atomic import atomic_write
 from cagnet.plots import matplotlib_available
 
 if TYPE_CHECKING:
@@ -107,13 +106,5 @@ def save_chart(path: Path, table: Mapping[str, Mapping[str, _Summary]]) -> Path 
     """
     if not matplotlib_available():
         return None
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            draw_chart(table).savefig(stream, format="png")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    figure = draw_chart(table)
+    return atomic_write(Path(path), lambda stream: figure.savefig(stream, format="png"))

@@ -11,10 +11,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cagnet.atomic import atomic_write_text
 from cagnet.compare.chart import save_chart
 from cagnet.compare.records import Comparison, RunRecord
 from cagnet.compare.variants import CALIBRATE, SELF_TRAIN, VARIANTS
-from cagnet.training.run_folder import atomic_write_text
 
 # (key in the flat metrics, column title), in the order of the paper's Table 1.
 COLUMNS = (

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from cagnet.atomic import atomic_write_text
 from cagnet.build import prepare_dataset
 from cagnet.compare.post import post_process, require_post_step
 from cagnet.compare.records import Comparison, RunRecord, flat_metrics
@@ -30,7 +31,6 @@ from cagnet.config_io import from_dict, merge, parse_overrides, to_dict
 from cagnet.errors import ConfigError, RunFolderError
 from cagnet.training.checkpoint import CHECKPOINT_NAME
 from cagnet.training.loop import CONFIG_NAME, read_run_config, train
-from cagnet.training.run_folder import atomic_write_text
 
 RECORD_NAME = "compare.json"
 # Fields that say where or how a run goes, not what it computes: they may change on a re-run.

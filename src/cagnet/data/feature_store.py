@@ -25,7 +25,6 @@ for training and evaluation, and switches a model onto them, is ``cagnet.data.fe
 import dataclasses
 import hashlib
 import json
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,13 +34,13 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from cagnet.atomic import atomic_save_npy, atomic_write_text
 from cagnet.config_io import to_dict
 from cagnet.data.readers import FilePairReader, FilterUnseenImages, RemappedReader
 from cagnet.data.sample import Sample
 from cagnet.data.transforms import IMAGENET_MEAN, IMAGENET_STD, to_tensors
 from cagnet.errors import DataError
 from cagnet.models.backbones import BackboneConfig
-from cagnet.training.run_folder import atomic_write_text
 
 CACHE_VERSION = 1
 KEY_NAME = "key.json"
@@ -247,17 +246,6 @@ def _open_features(path: Path) -> np.ndarray:
     return array
 
 
-def _save_atomically(path: Path, array: np.ndarray) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with temporary.open("wb") as stream:
-            np.save(stream, array)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
 @torch.no_grad()
 def _compute_missing(reader, backbone: nn.Module, store: FeatureStore, device, progress) -> None:
     """Write the feature files of ``store`` that do not exist yet."""
@@ -277,7 +265,7 @@ def _compute_missing(reader, backbone: nn.Module, store: FeatureStore, device, p
                     f"the backbone's features of item {index} of {reader.name} overflow float16 "
                     "(or are not finite), so they cannot be cached; set feature_cache.enabled=false"
                 )
-            _save_atomically(path, features)
+            atomic_save_npy(path, features)
 
 
 def build_store(

@@ -10,13 +10,12 @@ Example::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from cagnet.atomic import atomic_save_npy
 from cagnet.embeddings import ACCEPTED_FORMS, class_embeddings
 from cagnet.errors import CagnetError, EmbeddingError
 
@@ -55,18 +54,7 @@ def save_npy_atomic(matrix: np.ndarray, output: Path) -> None:
         matrix: The array to save.
         output: Destination ``.npy`` path; its folder must exist.
     """
-    handle, temp_name = tempfile.mkstemp(
-        dir=output.parent, prefix=f".{output.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.save(stream, matrix)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, output)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    atomic_save_npy(output, matrix)
 
 
 def run_embed(args: argparse.Namespace) -> int:

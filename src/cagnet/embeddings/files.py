@@ -5,8 +5,9 @@ float64 numpy arrays, 21 x 300 for voc12, 34 x 300 for Pascal-Context, 182 x 300
 COCO-Stuff) and ZS3Net's ``norm_embed_arr_300.pkl`` (21 x 300 float32). Pickles written by
 Python 2 are read with ``encoding="latin1"``.
 
-Pickle and ``torch.load`` of arbitrary objects can run code: load only files you trust. ``.pt``
-files are read with ``weights_only=True``.
+Pickle and ``torch.load`` of arbitrary objects can run code, so neither is allowed: pickles are
+read by an unpickler that accepts numpy arrays and plain containers only, ``.pt`` files with
+``weights_only=True``.
 """
 
 from __future__ import annotations
@@ -23,13 +24,43 @@ from cagnet.errors import EmbeddingError
 FILE_SUFFIXES = (".npy", ".pkl", ".pickle", ".pt", ".pth")
 
 
+# What a pickled numpy array (or a list/dict of them) refers to; nothing else is unpickled.
+SAFE_GLOBALS = {
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+}
+
+
+class _Refused(pickle.UnpicklingError):
+    """A global outside SAFE_GLOBALS."""
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles numpy arrays and plain containers only, so that a file cannot run code."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in SAFE_GLOBALS:
+            raise _Refused(f"refusing the global {module}.{name}")
+        return super().find_class(module, name)
+
+
 def _load_pickle(path: Path) -> Any:
     with path.open("rb") as stream:
         try:
-            return pickle.load(stream)
-        except UnicodeDecodeError:  # a Python 2 pickle of numpy arrays
-            stream.seek(0)
-            return pickle.load(stream, encoding="latin1")
+            try:
+                return _ArrayUnpickler(stream).load()
+            except UnicodeDecodeError:  # a Python 2 pickle of numpy arrays
+                stream.seek(0)
+                return _ArrayUnpickler(stream, encoding="latin1").load()
+        except _Refused as error:
+            raise EmbeddingError(
+                f"refusing to read embedding file {path}: {error}; a pickle may hold only "
+                "numpy arrays (other objects could run code). Save the matrix with np.save"
+            ) from error
 
 
 def _load_raw(path: Path) -> Any:

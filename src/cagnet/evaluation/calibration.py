@@ -29,6 +29,7 @@ from cagnet.data.transforms import downsample_labels
 from cagnet.errors import ConfigError
 from cagnet.evaluation.evaluator import evaluate
 from cagnet.evaluation.metrics import Report, report
+from cagnet.guards import require_finite_scores
 
 Segment = Callable[[torch.Tensor], torch.Tensor]
 LABEL_SOURCES = {
@@ -220,8 +221,9 @@ def sweep(
         loader = reader.evaluation_loader(indices, config.eval.batch_size)
     else:
         loader = evaluation_loader(reader, indices, config.eval.batch_size)
-    for images, labels, _ in tqdm(loader, desc="calibrate", disable=not progress, leave=False):
+    for images, labels, batch in tqdm(loader, desc="calibrate", disable=not progress, leave=False):
         logits = segment(images.to(device)).float()
+        require_finite_scores(logits, batch)
         if invalid is not None and bool(invalid.any()):
             logits = logits.masked_fill(invalid[None, :, None, None], -1e9)
         scores, targets = pixel_scores(logits, labels.to(device), config.eval.resolution)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cagnet.atomic import atomic_write_text
 from cagnet.build import Data, hide_unseen
 from cagnet.cli_args import add_overrides_argument
 from cagnet.config import Config, load_config
@@ -52,7 +53,6 @@ from cagnet.evaluation.calibration import (
 )
 from cagnet.evaluation.metrics import report
 from cagnet.evaluation.test_time import configured_segment
-from cagnet.training.run_folder import atomic_write_text
 
 CALIBRATION_NAME = "calibration.json"
 

@@ -11,6 +11,7 @@ from cagnet.data.loader import evaluation_loader
 from cagnet.data.split import ZeroShotSplit
 from cagnet.data.transforms import downsample_labels
 from cagnet.evaluation.metrics import Report, confusion_matrix, report
+from cagnet.guards import require_finite_scores
 
 RESOLUTIONS = ("label", "feature")
 
@@ -80,6 +81,7 @@ def evaluate(
     ):
         images, labels = images.to(device), labels.to(device)
         logits = segment(images).float()
+        require_finite_scores(logits, batch_indices)
         if invalid is not None and bool(invalid.any()):
             # A large finite score: -inf would turn into NaN in the bilinear upsampling.
             logits = logits.masked_fill(invalid[None, :, None, None], -1e9)

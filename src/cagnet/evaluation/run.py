@@ -6,13 +6,13 @@ from pathlib import Path
 
 import torch
 
+from cagnet.atomic import atomic_write_text
 from cagnet.config import Config
 from cagnet.data.transforms import denormalise
 from cagnet.evaluation.calibration import calibration_title, evaluate_calibrated
 from cagnet.evaluation.evaluator import evaluate
 from cagnet.evaluation.metrics import Report
 from cagnet.evaluation.test_time import configured_segment
-from cagnet.training.run_folder import atomic_write_text
 from cagnet.visualize import save_panel
 
 

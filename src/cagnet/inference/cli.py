@@ -67,9 +67,9 @@ def parse_classes(text: str | None) -> list[str] | None:
 def command_predict(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from cagnet.atomic import atomic_write_text
     from cagnet.inference.outputs import SUMMARY_FIELDS, summary_rows, write_image_outputs
     from cagnet.inference.segmenter import Segmenter, image_array
-    from cagnet.training.run_folder import atomic_write_text
 
     output = Path(args.output)
     if output.exists() and (not output.is_dir() or any(output.iterdir())):

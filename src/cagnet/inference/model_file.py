@@ -10,8 +10,6 @@ checked by digest on load instead.
 
 import hashlib
 import json
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 import torch
 
 import cagnet
+from cagnet.atomic import atomic_torch_save
 from cagnet.config import Config
 from cagnet.config_io import from_dict
 from cagnet.errors import CagnetError, CheckpointError
@@ -81,15 +80,7 @@ def save_model_file(model_file: ModelFile, path: Path) -> None:
         "meta": json.dumps(model_file.meta, indent=1),
         "state": {k: v.detach().cpu().contiguous() for k, v in model_file.state.items()},
     }
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        torch.save(payload, temporary)
-        os.chmod(temporary, 0o644)  # mkstemp makes it owner-only; a model file is to share
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic_torch_save(payload, path)
 
 
 def check_version(payload: dict, path: Path) -> None:

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch import nn
 
+from cagnet.atomic import atomic_torch_save
 from cagnet.data.image_io import read_rgb, to_rgb
 from cagnet.errors import DataError
 from cagnet.inference.adapt import (
@@ -213,10 +214,8 @@ class Segmenter:
 
     @staticmethod
     def _write_cache(path: Path, payload: dict) -> None:
-        from cagnet.training.checkpoint import atomic_save
-
         try:
-            atomic_save(payload, path)
+            atomic_torch_save(payload, path)
         except OSError:  # a read-only cache folder only costs the retraining next time
             pass
 

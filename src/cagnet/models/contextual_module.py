@@ -41,6 +41,8 @@ class ContextualModuleConfig:
     selector: str = "pixel"
     mask_center: bool = False
     parallel: bool = False
+    # |logvar| is clamped to this (the paper does not clamp); 0 = no clamp.
+    logvar_clamp: float = 10.0
 
 
 class ContextOutput(NamedTuple):
@@ -115,7 +117,8 @@ class ContextualModule(nn.Module):
             [m * weights[:, k : k + 1] for k, m in enumerate(context_maps)], dim=1
         )  # (B, S*l, h, w)
         mu, logvar = self.to_distribution(weighted).chunk(2, dim=1)
-        logvar = logvar.clamp(-10.0, 10.0)  # keeps exp(logvar) finite early in training
+        if self.config.logvar_clamp > 0:  # keeps exp(logvar) finite early in training
+            logvar = logvar.clamp(-self.config.logvar_clamp, self.config.logvar_clamp)
         if self.training:
             z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
         else:

@@ -1,7 +1,10 @@
 """Loss logs: a CSV file in the run folder, and TensorBoard when it is installed."""
 
 import csv
+import io
 from pathlib import Path
+
+from cagnet.atomic import atomic_write_text
 
 
 class MetricLogger:
@@ -49,12 +52,11 @@ class MetricLogger:
             self._rewrite()
 
     def _rewrite(self) -> None:
-        temporary = self.path.with_suffix(".csv.tmp")
-        with temporary.open("w", newline="") as stream:
-            writer = csv.DictWriter(stream, fieldnames=self.fields)
-            writer.writeheader()
-            writer.writerows(self.rows)
-        temporary.replace(self.path)
+        stream = io.StringIO(newline="")
+        writer = csv.DictWriter(stream, fieldnames=self.fields)
+        writer.writeheader()
+        writer.writerows(self.rows)
+        atomic_write_text(self.path, stream.getvalue())
 
     def close(self) -> None:
         if self.writer is not None:

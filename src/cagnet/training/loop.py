@@ -17,11 +17,19 @@ from cagnet.data.feature_cache import feature_training_loader, use_feature_cache
 from cagnet.data.loader import training_loader
 from cagnet.errors import CheckpointError, ConfigError, RunFolderError
 from cagnet.evaluation.run import evaluate_and_save
+from cagnet.guards import guarded_step
 from cagnet.methods import StepInputs, get_method
 from cagnet.plots import plot_losses
 from cagnet.training import distributed
-from cagnet.training.checkpoint import CHECKPOINT_NAME, load_checkpoint, restore, save_checkpoint
+from cagnet.training.checkpoint import (
+    CHECKPOINT_NAME,
+    load_checkpoint,
+    load_newest_good,
+    restore,
+    save_checkpoint,
+)
 from cagnet.training.logger import MetricLogger
+from cagnet.training.plateau import Plateau
 from cagnet.training.run_folder import new_run_folder, write_yaml
 from cagnet.training.schedule import parse_ratio
 from cagnet.training.steps import FLOAT32, Precision
@@ -114,7 +122,9 @@ def train(
     device = resolve_device(config.device, context)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    precision = resolve_precision(config.train.amp, device)
+    precision = resolve_precision(config.train.amp, device)._replace(
+        grad_clip=config.train.grad_clip
+    )
 
     if context.is_main:
         config = prepare_dataset(config, progress=progress)
@@ -136,10 +146,13 @@ def train(
         data = use_feature_cache(model, data, config, device, progress and context.is_main)
     optimizers = method.build_optimizers(model, config)
     named_optimizers = optimizers._asdict()
+    plateau = Plateau.from_config(config.train)  # None with the poly schedule
     start = 0
     if resume is not None:
-        payload = load_checkpoint(folder / CHECKPOINT_NAME)
+        payload, _ = load_newest_good(folder)
         start = restore(payload, model, named_optimizers, precision.scaler, str(folder))
+        if plateau is not None and "plateau" in payload:
+            plateau.load_state_dict(payload["plateau"])
     else:
         seed_everything(config.seed + 7919 * context.rank)
         if context.is_main:
@@ -179,6 +192,8 @@ def train(
     bar.total = total
     for iteration in bar:
         learning_rate = method.set_learning_rates(optimizers, config, iteration)
+        if plateau is not None:
+            learning_rate = plateau.apply(named_optimizers["segmentation"])
         model.train()
         images = labels = None
         if reads[iteration]:
@@ -196,7 +211,9 @@ def train(
             ratio=ratio,
             iteration=iteration,
         )
-        log = method.step(schedule[iteration], inputs)
+        log = guarded_step(method, schedule[iteration], inputs, folder)
+        if plateau is not None:  # the ranks' mean, so that every rank scales alike
+            plateau.observe(distributed.average(log, context))
         done = iteration + 1
         if iteration % train_config.log_every == 0 or done == end:
             log = distributed.average(log, context)
@@ -211,6 +228,8 @@ def train(
                 named_optimizers,
                 to_dict(config),
                 precision.scaler,
+                keep=train_config.keep_checkpoints,
+                extra=None if plateau is None else {"plateau": plateau.state_dict()},
             )
         if train_config.eval_every and done % train_config.eval_every == 0 and done < total:
             if context.is_main:

@@ -43,12 +43,12 @@ def build_optimizers(model: CaGNet, config: TrainConfig) -> Optimizers:
         generator = torch.optim.Adam(
             [{"params": _trainable(model.generator), "base_lr": config.lr_generator}],
             lr=config.lr_generator,
-            betas=(0.5, 0.999),
+            betas=tuple(config.adam_betas),
         )
     heads = torch.optim.Adam(
         [{"params": _trainable(model.heads), "base_lr": config.lr_heads}],
         lr=config.lr_heads,
-        betas=(0.5, 0.999),
+        betas=tuple(config.adam_betas),
     )
     return Optimizers(segmentation=segmentation, generator=generator, heads=heads)
 
@@ -66,7 +66,8 @@ def set_learning_rates(
     Returns:
         The backbone's learning rate at ``iteration``.
     """
-    factor = poly_factor(iteration, config.iterations, config.poly_power)
+    poly = config.lr_schedule == "poly"  # plateau: cagnet.training.plateau scales E and CM
+    factor = poly_factor(iteration, config.iterations, config.poly_power) if poly else 1.0
     if alternating:
         factor *= config.alternation_backbone_lr_factor
         for optimizer in (optimizers.generator, optimizers.heads):

@@ -1,12 +1,11 @@
 """Run folders: one per run, never reused by a new run."""
 
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
 import yaml
 
+from cagnet.atomic import atomic_write_text
 from cagnet.errors import RunFolderError
 
 
@@ -40,19 +39,6 @@ def new_run_folder(output_dir: Path, name: str, explicit: Path | None = None) ->
         except FileExistsError:
             continue
     raise RunFolderError(f"could not create a new run folder in {output_dir}")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def write_yaml(path: Path, values: dict) -> None:

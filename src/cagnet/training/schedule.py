@@ -18,10 +18,14 @@ def phase(iteration: int, config: TrainConfig, has_generator: bool = True) -> st
     Pure training for ``pretrain_iterations``, then finetuning and training alternate in blocks of
     ``alternate_every`` iterations. Blocks are counted back from the last iteration so that the
     run always ends with a finetuning block: a classifier last updated on real seen features
-    alone forgets the unseen classes. Models without a generator only ever train.
+    alone forgets the unseen classes (``end_with_finetuning=false``: blocks counted from the
+    end of the pure training, finetuning first). Models without a generator only ever train.
     """
     if not alternating(iteration, config, has_generator):
         return TRAINING
+    if not config.end_with_finetuning:
+        block = (iteration - config.pretrain_iterations) // max(1, config.alternate_every)
+        return FINETUNING if block % 2 == 0 else TRAINING
     block_from_end = (config.iterations - 1 - iteration) // max(1, config.alternate_every)
     return FINETUNING if block_from_end % 2 == 0 else TRAINING
 

@@ -41,6 +41,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from cagnet.atomic import atomic_write_text
 from cagnet.build import Data
 from cagnet.config import Config, SelfTrainingConfig
 from cagnet.config_io import from_dict, merge, parse_overrides, to_dict
@@ -49,6 +50,7 @@ from cagnet.data.readers.pseudo_labelled import PseudoLabelledReader, write_pseu
 from cagnet.data.sample import IGNORE_INDEX
 from cagnet.data.split import ZeroShotSplit
 from cagnet.errors import CheckpointError, ConfigError, RunFolderError
+from cagnet.guards import require_finite_scores
 from cagnet.training.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from cagnet.training.distributed import Context
 from cagnet.training.loop import (
@@ -58,7 +60,6 @@ from cagnet.training.loop import (
     resolve_device,
     train,
 )
-from cagnet.training.run_folder import atomic_write_text
 
 PERCENT, TOPK = "percent", "topk"
 RULES = (PERCENT, TOPK)
@@ -175,6 +176,7 @@ def _scored_images(
         loader, desc=description, disable=not progress, leave=False
     ):
         logits = segment(images.to(device)).float()
+        require_finite_scores(logits, indices)
         if invalid is not None and bool(invalid.any()):
             logits = logits.masked_fill(invalid[None, :, None, None], -1e9)  # never proposed
         logits = F.interpolate(logits, size=labels.shape[-2:], mode="bilinear", align_corners=False)

@@ -19,10 +19,11 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from cagnet import losses
+from cagnet import guards, losses
 from cagnet.config import LossConfig
 from cagnet.data.sample import IGNORE_INDEX
 from cagnet.data.transforms import downsample_labels
+from cagnet.errors import NonFiniteError
 from cagnet.models.cagnet import CaGNet
 from cagnet.models.pixelwise import to_pixels
 from cagnet.training.label_maps import sample_generation_labels
@@ -48,10 +49,13 @@ class Optimizers(NamedTuple):
 
 
 class Precision(NamedTuple):
-    """Autocast dtype (None = float32) and the fp16 gradient scaler (None when not needed)."""
+    """Autocast dtype (None = float32), the fp16 gradient scaler (None when not needed) and the
+    gradient clipping norm (``train.grad_clip``, 0 = off): how every step backpropagates and
+    steps, and where the finite-loss and finite-gradient checks (``cagnet.guards``) run."""
 
     dtype: torch.dtype | None
     scaler: torch.amp.GradScaler | None
+    grad_clip: float = 0.0
 
     def autocast(self, device: torch.device) -> AbstractContextManager:
         if self.dtype is None:
@@ -59,9 +63,14 @@ class Precision(NamedTuple):
         return torch.autocast(device_type=device.type, dtype=self.dtype)
 
     def backward(self, loss: torch.Tensor) -> None:
+        """Backpropagate, then NonFiniteError if ``loss`` is NaN or Inf (after the backward
+        pass, so that every distributed rank reaches the gradient all-reduce)."""
         (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+        guards.require_finite(loss, "the loss")
 
     def step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Check (and clip) the gradient norm, then step; NonFiniteError before a bad step."""
+        guards.clip_gradients(optimizer, self.grad_clip, self.scaler)
         if self.scaler is not None:
             self.scaler.step(optimizer)
         else:
@@ -93,7 +102,12 @@ def _minimise(
     total = _weighted(terms)
     if total is None:
         return
-    precision.backward(total)
+    try:
+        precision.backward(total)
+    except NonFiniteError as error:
+        bad = [n for n, (w, v) in terms.items() if w != 0.0 and not bool(torch.isfinite(v))]
+        term = f"loss term {', '.join(bad)}" if bad else error.term
+        raise NonFiniteError(f"{term} is not finite ({error})", term=term) from None
     for optimizer in optimizers:
         if optimizer is not None:
             precision.step(optimizer)
@@ -204,7 +218,8 @@ def training_step(
             losses.classification_loss(logits[num_real:], targets),
         )
         if config.reconstruction_weight != 0.0:  # skipped, not just weighted by 0 (MMD is costly)
-            content = content_loss(config, real.detach(), fake, targets)
+            target = real.detach() if config.detach_reconstruction_target else real
+            content = content_loss(config, target, fake, targets)
             terms["rec"] = (config.reconstruction_weight, content)
         if adversarial:
             terms["adv_g"] = (

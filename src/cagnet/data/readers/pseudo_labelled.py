@@ -5,13 +5,12 @@ Pseudo-labels live on disk, one single-channel PNG per training image
 that a large training set's pseudo-labels are never all in memory.
 """
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from cagnet.atomic import atomic_save_image
 from cagnet.data.readers.base import Reader, check_index
 from cagnet.data.readers.files import check_label_values, load_index_png
 from cagnet.data.sample import IGNORE_INDEX, Sample
@@ -37,16 +36,7 @@ def write_pseudo_label(folder: Path, index: int, label: np.ndarray) -> Path:
     if label.ndim != 2 or out_of_range:
         raise ValueError(f"a pseudo-label must be (H, W) values in 0..255, got {label.shape}")
     path = pseudo_label_path(folder, index)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        Image.fromarray(label.astype(np.uint8)).save(temporary, format="PNG")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_save_image(path, Image.fromarray(label.astype(np.uint8)))
 
 
 class PseudoLabelledReader:

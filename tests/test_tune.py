@@ -40,7 +40,7 @@ def test_the_best_mean_over_seeds_is_chosen_and_every_run_is_tabled(tmp_path, mo
     }
     calls = []
 
-    def scripted(config, folder, proxy, progress):
+    def scripted(config, folder, proxy, progress, calibrate):
         calls.append((folder.name, proxy))
         key = f"loss.kl_weight={config.loss.kl_weight:g}"
         hiou = hious[key, config.seed] if proxy else 0.25
@@ -100,6 +100,7 @@ def test_tune_trains_on_pseudo_unseen_classes_and_scores_held_out_training_image
             "--output",
             str(output),
             "--final",
+            "--calibrate",
             "--quiet",
         ]
     )
@@ -115,3 +116,9 @@ def test_tune_trains_on_pseudo_unseen_classes_and_scores_held_out_training_image
     assert final["images_evaluated"] == 4  # val
     assert not set(pseudo) & set(final["unseen_classes"])
     assert payload["final"]["runs"][0]["hiou"] == final["hiou"]
+    # --calibrate: the proxy is scored at the gamma chosen for it on those same images;
+    # gamma = 0 (its raw scores, those of metrics.json) is one of the candidates
+    run = payload["configurations"][0]["runs"][0]
+    assert run["raw_hiou"] == pytest.approx(proxy["hiou"])
+    assert run["gamma"] >= 0.0 and run["hiou"] >= run["raw_hiou"]
+    assert payload["scores"].startswith("calibrated")

@@ -13,8 +13,9 @@ and a ``calibration.holdout_fraction`` of the training images is held out. The s
 its hIoU on those held-out training images, seen vs pseudo-unseen classes; the configuration
 with the best mean over the seeds is chosen. Neither val nor any unseen label is read for the
 choice. With ``--final`` the chosen configuration is then trained on all seen classes and scored
-on val, once per seed. Calibration stays with ``cagnet calibrate``: the runs here score raw
-scores (gamma = 0).
+on val, once per seed. The runs score raw scores (gamma = 0), or with ``--calibrate`` (for a
+calibrated variant such as SPNet-c) each proxy at the gamma that ``calibration.choose_gamma``
+picks for it on its own held-out images; the final model is calibrated by ``cagnet calibrate``.
 
 Written to ``--output`` (a new folder): ``tune.md``, ``tune.csv`` and ``tune.json`` (every
 configuration, seed and score, and the choice), and one run folder per training.
@@ -102,7 +103,7 @@ def _scores(metrics: dict) -> dict:
     }
 
 
-def _train(config: Config, folder: Path, proxy: bool, progress: bool) -> dict:
+def _train(config: Config, folder: Path, proxy: bool, progress: bool, calibrate: bool) -> dict:
     """Train one run; its scores on the proxy's held-out images (proxy) or on val."""
     from cagnet.training.loop import train
 
@@ -117,7 +118,42 @@ def _train(config: Config, folder: Path, proxy: bool, progress: bool) -> dict:
         )
     else:
         result = train(config, run_dir=folder, progress=progress)
-    return {**_scores(result.metrics), "seconds": time.perf_counter() - started}
+    scores = _scores(result.metrics)
+    if proxy and calibrate:
+        scores = _calibrated_scores(config, result.run_dir)
+    return {**scores, "seconds": time.perf_counter() - started}
+
+
+def _calibrated_scores(config: Config, run_dir: Path) -> dict:
+    """The proxy's scores at the gamma that ``cagnet calibrate`` would choose for it on its
+    held-out images (``calibration.max_seen_drop`` bound), and that gamma."""
+    from cagnet.data.feature_cache import CachedReader, cache_reader
+    from cagnet.evaluation.calibration import choose_gamma, sweep
+    from cagnet.evaluation.test_time import configured_segment
+    from cagnet.training.checkpoint import CHECKPOINT_NAME
+    from cagnet.training.distributed import Context
+    from cagnet.training.loop import load_trained_model, resolve_device
+
+    device = resolve_device(config.device, Context())
+    model, data, prepared = load_trained_model(config, run_dir / CHECKPOINT_NAME, device)
+    data = proxy_data(data, prepared)
+    reader = data.val
+    if prepared.feature_cache.enabled and not isinstance(reader, CachedReader):
+        reader = cache_reader(model, reader, prepared, device, progress=False)
+    segment = configured_segment(model.segment, prepared.eval)
+    gammas, confusions = sweep(segment, reader, data.split, device, prepared, progress=False)
+    split = data.split
+    choice = choose_gamma(
+        gammas, confusions, split.seen, split.unseen, prepared.calibration.max_seen_drop
+    )
+    calibrated = choice.calibrated
+    return {
+        "hiou": calibrated.hiou,
+        "seen_miou": calibrated.seen.miou,
+        "unseen_miou": calibrated.unseen.miou,
+        "gamma": choice.gamma,
+        "raw_hiou": choice.raw.hiou,
+    }
 
 
 def _summary(runs: list[dict]) -> dict:
@@ -136,6 +172,7 @@ def tune(
     output: Path,
     final: bool = False,
     progress: bool = False,
+    calibrate: bool = False,
 ) -> dict:
     """Run the search (see the module docstring) and write tune.md / .csv / .json.
 
@@ -146,6 +183,8 @@ def tune(
         seeds: every configuration is trained once per seed (``seed=N``).
         output: a new folder for the tables and the run folders.
         final: also train the chosen configuration on all seen classes and score val.
+        calibrate: score each proxy at the calibration gamma chosen for it on its held-out
+            images (for the calibrated variants, e.g. SPNet-c), not at its raw scores.
 
     Returns:
         What tune.json holds.
@@ -166,7 +205,7 @@ def tune(
         for seed in seeds:
             config = configs[index, seed]
             folder = output / f"config{index}-seed{seed}"
-            runs.append({"seed": seed, **_train(config, folder, proxy=True, progress=progress)})
+            runs.append({"seed": seed, **_train(config, folder, True, progress, calibrate)})
         split_names = _pseudo_names(configs[index, seeds[0]])
         rows.append({"index": index, "overrides": list(overrides), "runs": runs, **_summary(runs)})
         print(
@@ -180,6 +219,9 @@ def tune(
         "seeds": list(seeds),
         "chosen_on": LABEL_SOURCES["pseudo_unseen"],
         "tuned_on_test_labels": False,
+        "scores": "calibrated (gamma chosen per proxy on its held-out images)"
+        if calibrate
+        else "raw (gamma = 0)",
         "pseudo_unseen": {str(s): _pseudo_names(configs[0, s]) for s in seeds},
         "configurations": rows,
         "chosen": chosen["index"],
@@ -190,7 +232,7 @@ def tune(
         for seed in seeds:
             config = load_config(config_path, [*base, *chosen["overrides"], f"seed={seed}"])
             folder = output / f"final-seed{seed}"
-            runs.append({"seed": seed, **_train(config, folder, proxy=False, progress=progress)})
+            runs.append({"seed": seed, **_train(config, folder, False, progress, False)})
         payload["final"] = {
             "evaluated_on": "val (all seen classes trained)",
             "runs": runs,
@@ -238,7 +280,7 @@ def tune_markdown(payload: dict) -> str:
         f"# cagnet tune {payload['config']}",
         "",
         f"Base overrides: `{' '.join(payload['base_overrides']) or '(none)'}`; seeds {seeds}.",
-        f"Scored on {payload['chosen_on']}; pseudo-unseen classes per seed: "
+        f"Scored ({payload['scores']}) on {payload['chosen_on']}; pseudo-unseen classes per seed: "
         + "; ".join(f"{s}: {', '.join(n)}" for s, n in payload["pseudo_unseen"].items())
         + ". Val is not read for the choice.",
         "",
@@ -277,6 +319,7 @@ def command_tune(args: argparse.Namespace) -> int:
         args.output,
         final=args.final,
         progress=not args.quiet,
+        calibrate=args.calibrate,
     )
     print(tune_markdown(payload))
     print(f"written: {args.output / 'tune.md'}, tune.csv, tune.json")
@@ -306,5 +349,11 @@ def add_tune_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seeds", default="0", help="seeds, e.g. 0,1,2 (default 0)")
     parser.add_argument("--output", type=Path, required=True, help="a new folder for the results")
     parser.add_argument("--final", action="store_true", help="train the choice and score val")
+    parser.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="score each configuration calibrated (gamma chosen on its held-out images), "
+        "as for SPNet-c",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=command_tune)

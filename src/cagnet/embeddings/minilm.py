@@ -5,7 +5,9 @@ That package bundles the model's weights (``model.safetensors``, ~90 MB) and tok
 them with ``sentence-transformers`` (which pulls in ``transformers``, ``tokenizers``,
 ``huggingface-hub``, ``safetensors`` and ``scikit-learn``). It runs offline: nothing is
 downloaded at run time. A class name is embedded as the sentence of its words
-(``"potted_plant"`` -> ``"potted plant"``); the rows are 384-d and L2-normalised.
+(``"potted_plant"`` -> ``"potted plant"``), or with source ``"minilm:PATH"`` as the
+class's description from a user's file (``cagnet.embeddings.descriptions``); the rows are 384-d
+and L2-normalised.
 """
 
 from __future__ import annotations
@@ -37,6 +39,24 @@ def _load_model() -> Any:
         raise EmbeddingError(f"{err}; reinstall with pip install {PIP_NAME}") from err
 
 
+def embed_sentences_minilm(sentences: Sequence[str], labels: Sequence[str]) -> np.ndarray:
+    """Embeds K sentences with all-MiniLM-L6-v2 on the CPU.
+
+    Args:
+        sentences: K texts (class names as words, or class descriptions).
+        labels: the K class names, for error messages.
+
+    Returns:
+        (K, 384) float32 matrix with unit-norm rows.
+
+    Raises:
+        EmbeddingError: If the package is missing.
+    """
+    model = _load_model()
+    matrix = model.encode(list(sentences), convert_to_numpy=True, show_progress_bar=False)
+    return l2_normalize_rows(matrix, f"MiniLM ({PIP_NAME})", labels)
+
+
 def embed_class_names_minilm(class_names: Sequence[str]) -> np.ndarray:
     """Embeds class names as sentences with all-MiniLM-L6-v2 on the CPU.
 
@@ -57,6 +77,4 @@ def embed_class_names_minilm(class_names: Sequence[str]) -> np.ndarray:
         if not words:
             raise EmbeddingError(f"class name {name!r} has no word to embed with MiniLM")
         sentences.append(" ".join(words))
-    model = _load_model()
-    matrix = model.encode(sentences, convert_to_numpy=True, show_progress_bar=False)
-    return l2_normalize_rows(matrix, f"MiniLM ({PIP_NAME})", class_names)
+    return embed_sentences_minilm(sentences, class_names)

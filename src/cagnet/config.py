@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cagnet.config_io import from_dict, merge, parse_overrides, read_yaml
+from cagnet.config_paths import resolve_config_paths
 from cagnet.data.readers import DatasetConfig
 from cagnet.data.synthetic import SyntheticConfig
 from cagnet.models.backbones import BackboneConfig
@@ -244,8 +245,14 @@ class Config:
 
 
 def load_config(path: Path | None = None, overrides: Sequence[str] = ()) -> Config:
-    """Defaults, then the YAML file at ``path`` (if any), then ``--set`` overrides."""
+    """Defaults, then the YAML file at ``path`` (if any), then ``--set`` overrides.
+
+    Relative file paths in the YAML file are relative to its folder; those given with
+    ``--set`` to the current folder (``cagnet.config_paths``).
+    """
     values = read_yaml(path) if path is not None else {}
+    if path is not None:
+        values = resolve_config_paths(values, Path(path).parent)
     source = str(path) if path is not None else "the defaults"
     if overrides:
         values = merge(values, parse_overrides(overrides))

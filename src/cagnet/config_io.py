@@ -56,7 +56,12 @@ def _convert(hint: Any, value: Any, source: str, key: str) -> Any:
         raise ConfigError(f"{source}: '{key}' = {value!r} does not fit {hint}")
     if origin is tuple:
         if isinstance(value, str) or not isinstance(value, Sequence):
-            raise ConfigError(f"{source}: '{key}' = {value!r} must be a list")
+            items = [part.strip() for part in str(value).split(",") if part.strip()] or ["a", "b"]
+            raise ConfigError(
+                f"{source}: '{key}' = {value!r} must be a list: write it in brackets, e.g. "
+                f"--set '{key}=[{', '.join(items)}]' (in YAML: {key.split('.')[-1]}: "
+                f"[{', '.join(items)}])"
+            )
         args = typing.get_args(hint)
         item = args[0] if args else Any
         return tuple(_convert(item, v, source, f"{key}[{i}]") for i, v in enumerate(value))

@@ -70,13 +70,17 @@ def test_demo_command_runs_its_packaged_config(tmp_path, capsys):
 
 
 def test_eval_of_a_run_folder_alone_reuses_its_config_and_checkpoint(tmp_path, monkeypatch):
-    config = _config_file(tmp_path)
+    monkeypatch.chdir(tmp_path)  # the data at its default place, data/ under this folder
+    values = parse_overrides(o for o in small_overrides(tmp_path, 2) if "dataset.root" not in o)
+    config = tmp_path / "small.yaml"
+    config.write_text(yaml.safe_dump(values))
     run = tmp_path / "run"
     assert main(["train", str(config), "--run-dir", str(run), "--quiet"]) == 0
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # the saved config's paths do not depend on the folder
     assert main(["eval", str(run), "--set", "eval.num_overlays=2"]) == 0
+    assert not (elsewhere / "data").exists()  # it read the run's data, made none anew
     (evaluation,) = run.glob("eval-*")
     metrics = json.loads((evaluation / "metrics.json").read_text())
     trained = json.loads((run / "metrics.json").read_text())

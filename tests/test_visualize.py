@@ -40,6 +40,7 @@ def test_panel_shows_four_views_enlarges_small_images_and_lists_classes():
     for left in (64 * factor, 2 * view - BORDER, 3 * view - BORDER):  # the borders between
         assert (pixels[: 48 * factor, left : left + BORDER] == BORDER_COLOUR).all()
     assert not (pixels[: 48 * factor, view - BORDER - 1] == BORDER_COLOUR).all()
+    assert BORDER >= 2
 
 
 HUES = {"red": (-20, 15), "yellow": (40, 70), "green": (90, 150), "blue": (200, 250)}
@@ -66,6 +67,8 @@ def test_embedded_benchmark_classes_are_drawn_in_the_colour_they_name():
 def test_camvid_pole_and_pedestrian_look_different_in_the_default_palette():
     names = ("sky", "building", "pole", "road", "pavement", "tree", "signsymbol", "fence",
              "car", "pedestrian", "bicyclist")  # fmt: skip
+    default = palette(len(names)).astype(int)  # by index alone, as for any data set
+    assert np.abs(default[names.index("pole")] - default[names.index("pedestrian")]).sum() > 200
     colours = class_palette(names).astype(int)
     pole, pedestrian = colours[names.index("pole")], colours[names.index("pedestrian")]
     assert np.abs(pole - pedestrian).sum() > 200

@@ -55,7 +55,6 @@ def main() -> None:
     args = parser.parse_args()
     overrides = shortened_demo(args.iterations, args.output)
     prepare_dataset(load_config(demo_config_path(), overrides), progress=False)  # not timed
-    seconds_per_iteration(shortened_demo(4, args.output), 2)  # warm-up, not recorded
     rows = []
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:

@@ -185,13 +185,8 @@ def _train_in_folder(
 ) -> TrainResult:
     """The part of ``train`` after the run folder exists: resume or start, loop, evaluate."""
     config, folder, context, device = run.config, run.folder, run.context, run.device
-    precision, method, data, model, stop = (
-        run.precision,
-        run.method,
-        run.data,
-        run.model,
-        run.stop,
-    )
+    precision, method, data, model = run.precision, run.method, run.data, run.model
+    stop = run.stop
     if init_from is not None:
         restore_model_only(model, load_checkpoint(init_from), str(init_from))
     if config.feature_cache.enabled:  # E frozen: read its outputs from the cache from now on
@@ -264,7 +259,8 @@ def _train_in_folder(
             logger.log(iteration, {**log, "lr": learning_rate, "phase": schedule[iteration]})
             bar.set_postfix(bar_fields(schedule[iteration], log))
             spread.check(iteration, log)
-        stopping = _stop_requested(stop, context)
+        logged = iteration % train_config.log_every == 0 or done == end
+        stopping = _stop_requested(stop, context, logged)
         if context.is_main and (
             done % train_config.checkpoint_every == 0 or done == end or stopping
         ):
@@ -314,10 +310,13 @@ def bar_fields(phase: str, log: dict[str, float]) -> dict[str, str]:
     return fields
 
 
-def _stop_requested(stop: StopRequests, context: distributed.Context) -> bool:
-    """Whether a signal asked to stop; with several ranks, whether any rank was asked."""
+def _stop_requested(stop: StopRequests, context: distributed.Context, logged: bool) -> bool:
+    """Whether a signal asked to stop; with several ranks, whether any rank was asked, agreed
+    on at the iterations that log (they already exchange values) so all ranks stop together."""
     if not context.distributed:
         return stop.requested
+    if not logged:
+        return False
     return distributed.average({"stop": float(stop.requested)}, context)["stop"] > 0
 
 

@@ -130,14 +130,10 @@ def train(
     if not context.is_main:
         config = prepare_dataset(config, progress=False)
 
-    # Data, embeddings and model first: a bad input fails before a run folder exists.
+    # The data first: a missing root or an unknown unseen class fails before a folder exists.
     seed_everything(config.seed)  # identical initial weights on every rank
     method = get_method(config.model.method)
     data = build_data(config)
-    if data_hook is not None:
-        data = data_hook(data)
-    embeddings = build_embeddings(config, data.split.class_names)
-    model = method.build_model(config, embeddings).to(device)
     if resume is not None:
         folder = Path(resume)
     else:
@@ -146,6 +142,10 @@ def train(
             write_yaml(folder / CONFIG_NAME, to_dict(config))
     try:
         with StopRequests() as stop:
+            if data_hook is not None:  # may write into the run folder (self-training)
+                data = data_hook(data)
+            embeddings = build_embeddings(config, data.split.class_names)
+            model = method.build_model(config, embeddings).to(device)
             return _train_in_folder(
                 _Run(config, folder, context, device, precision, method, data, model, stop),
                 progress,

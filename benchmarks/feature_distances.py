@@ -18,16 +18,15 @@ from pathlib import Path
 
 import torch
 
-from cagnet.config import load_config
 from cagnet.data.transforms import to_tensors
-from cagnet.training.loop import load_trained_model
+from cagnet.training.loop import load_trained_model, read_run_config
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
 def encoder_pixels(run: Path, images: int) -> torch.Tensor:
     """(P, C) encoder features of every feature pixel of the first ``images`` val images."""
-    config = load_config(run / "config.yaml")
+    config = read_run_config(run)
     model, data, _ = load_trained_model(config, run / "checkpoint.pt", torch.device("cpu"))
     rows = []
     with torch.no_grad():

@@ -24,7 +24,7 @@ import numpy as np
 from results_file import commit, machine, today, update_section
 
 from cagnet.build import build_embeddings
-from cagnet.config import load_config
+from cagnet.training.loop import read_run_config
 
 DEFAULT_HEADING = "Embedded benchmark: where the unseen predictions come from (issue 4)"
 
@@ -47,7 +47,7 @@ def confusion_of(output: Path, variant: str, seed: int) -> tuple[np.ndarray, dic
 def embedding_rows(output: Path, variant: str, seed: int, names: list[str]) -> np.ndarray:
     """(K, d) unit-norm class embeddings the run was trained with, rebuilt from its config."""
     method = variant.removesuffix("-c")
-    config = load_config(output / "runs" / method / f"seed{seed}" / "config.yaml")
+    config = read_run_config(output / "runs" / method / f"seed{seed}")
     rows = build_embeddings(config, tuple(names)).numpy().astype(np.float64)
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 

@@ -32,13 +32,18 @@ def _imports(path: Path, module: str, modules: dict[str, Path], lazy: bool) -> s
             inner = in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
             if isinstance(child, ast.Import | ast.ImportFrom) and (lazy or not in_function):
                 found.update(_targets(child, package, modules))
-            elif lazy and isinstance(child, ast.Constant) and child.value in modules:
+            elif lazy and isinstance(child, ast.Constant) and _names_a_submodule(child, modules):
                 found.add(child.value)  # a module named for importlib (cli.py's PLUGINS)
             visit(child, inner)
 
     visit(tree, False)
     found.discard(module)
     return found
+
+
+def _names_a_submodule(node: ast.Constant, modules: dict[str, Path]) -> bool:
+    """A dotted string naming a package module; the bare "cagnet" is also the method's name."""
+    return isinstance(node.value, str) and "." in node.value and node.value in modules
 
 
 def _targets(node: ast.Import | ast.ImportFrom, package: str, modules: dict[str, Path]) -> set[str]:

@@ -1,6 +1,8 @@
 """cagnet: zero-shot semantic segmentation by context-aware feature generation."""
 
-__version__ = "0.1.0"
+from cagnet.version import __version__
+
+__all__ = ["Segmenter", "__version__"]
 
 
 def __getattr__(name: str):

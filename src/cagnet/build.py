@@ -59,12 +59,14 @@ def hide_unseen(reader, split: ZeroShotSplit):
 def prepare_dataset(config: Config, progress: bool = True) -> Config:
     """Generate the embedded benchmark when the config uses it; return the config with its root.
 
-    The synthetic data set is written to ``dataset.root`` (default ``data/synthetic-seed<N>``)
-    and reused when it is already there with the same settings.
+    The synthetic data set is written to ``dataset.root`` (default ``data/synthetic-seed<N>``
+    under the current folder) and reused when it is already there with the same settings; the
+    config returned holds its absolute path.
     """
     if config.dataset.kind != "synthetic":
         return config
     root = Path(config.dataset.root or f"data/synthetic-seed{config.synthetic.seed}")
+    root = root.absolute()  # the run's saved config then works from any folder (cagnet eval)
     generate_synthetic(root, config.synthetic, progress=progress)
     return replace(config, dataset=replace(config.dataset, root=str(root)))
 

@@ -23,3 +23,12 @@ def add_overrides_argument(
 def demo_config_path() -> Path:
     """The demo's config, shipped inside the package (src/cagnet/configs/demo.yaml)."""
     return Path(str(resources.files("cagnet") / "configs" / "demo.yaml"))
+def add_threads_argument(parser: argparse.ArgumentParser) -> None:
+    """``--threads N``: torch's CPU threads (default: ``cagnet.threads.choose_threads``)."""
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="CPU threads for torch (default: OMP_NUM_THREADS if set, else one per core not "
+        "busy with other jobs; on a shared machine give --threads 1)",
+    )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cagnet.config_io import from_dict, merge, parse_overrides, read_config_file
+from cagnet.config_paths import resolve_config_paths
 from cagnet.data.readers import DatasetConfig
 from cagnet.data.synthetic import SyntheticConfig
 from cagnet.errors import ConfigError
@@ -285,10 +286,14 @@ class Config:
 
 def load_config(path: Path | None = None, overrides: Sequence[str] = ()) -> Config:
     """Defaults, then the YAML file at ``path`` (if any, over its ``base:`` files), then ``--set``
-    overrides."""
+    overrides.
+
+    Relative file paths in a YAML file are relative to that file's own folder (a base file's to
+    the base's folder); those given with ``--set`` to the current folder (``cagnet.config_paths``).
+    """
     values, source = {}, "the defaults"
     if path is not None:
-        values, files = read_config_file(path, Config)
+        values, files = read_config_file(path, Config, per_file=resolve_config_paths)
         source = str(path)
         if len(files) > 1:
             source += f" (over its base {' <- '.join(str(f) for f in files[1:])})"

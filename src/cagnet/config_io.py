@@ -7,7 +7,7 @@ import dataclasses
 import re
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -70,7 +70,12 @@ def _convert(hint: Any, value: Any, source: str, key: str) -> Any:
         raise ConfigError(f"{source}: '{key}' = {value!r} does not fit {hint}")
     if origin is tuple:
         if isinstance(value, str) or not isinstance(value, Sequence):
-            raise ConfigError(f"{source}: '{key}' = {value!r} must be a list")
+            items = [part.strip() for part in str(value).split(",") if part.strip()] or ["a", "b"]
+            raise ConfigError(
+                f"{source}: '{key}' = {value!r} must be a list: write it in brackets, e.g. "
+                f"--set '{key}=[{', '.join(items)}]' (in YAML: {key.split('.')[-1]}: "
+                f"[{', '.join(items)}])"
+            )
         args = typing.get_args(hint)
         item = args[0] if args else Any
         return tuple(_convert(item, v, source, f"{key}[{i}]") for i, v in enumerate(value))
@@ -160,13 +165,17 @@ def read_yaml(path: Path) -> dict:
 BASE_KEY = "base"
 
 
-def read_config_file(path: Path, cls: type) -> tuple[dict, list[Path]]:
+def read_config_file(
+    path: Path, cls: type, per_file: Callable[[dict, Path], dict] | None = None
+) -> tuple[dict, list[Path]]:
     """Read a config file and the chain of files it inherits from, merged.
 
     A file may name ``base: OTHER.yaml``, a path relative to the file's own folder. The base's
     values come first and the file's own values merge over them field by field: nested
     mappings merge, scalars and lists replace. A base may have a base of its own. Each file's
     keys are checked against ``cls`` on their own, so an unknown key names the file it is in.
+    ``per_file(values, folder)``, when given, rewrites each file's values before the merge (with
+    the file's own folder: relative paths resolve there).
 
     Returns:
         (merged values without ``base``, the files read: ``path`` first, its furthest base last).
@@ -189,7 +198,7 @@ def read_config_file(path: Path, cls: type) -> tuple[dict, list[Path]]:
         chain.append(current)
         base = values.pop(BASE_KEY, None)
         check_keys(cls, values, str(current))
-        layers.append(values)
+        layers.append(values if per_file is None else per_file(values, current.parent))
         if base is None:
             break
         if not isinstance(base, str) or not base.strip():

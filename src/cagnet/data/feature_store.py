@@ -252,7 +252,8 @@ def _compute_missing(reader, backbone: nn.Module, store: FeatureStore, device, p
     todo = [
         i for i in range(len(reader)) if not all(store.path(i, v).is_file() for v in store.variants)
     ]
-    for index in tqdm(todo, desc=f"cache {reader.name}", disable=not progress):
+    # No bar when the cache is complete: "cache ... 0it" on every run said nothing.
+    for index in tqdm(todo, desc=f"cache {reader.name}", disable=not progress or not todo):
         image, _ = to_tensors(reader[index])
         for variant in store.variants:
             path = store.path(index, variant)

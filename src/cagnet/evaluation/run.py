@@ -13,7 +13,7 @@ from cagnet.evaluation.calibration import calibration_title, evaluate_calibrated
 from cagnet.evaluation.evaluator import evaluate
 from cagnet.evaluation.metrics import Report
 from cagnet.evaluation.test_time import configured_segment
-from cagnet.visualize import save_panel
+from cagnet.visualize import save_panel, spread_indices
 
 
 def format_table(report: Report, title: str = "") -> str:
@@ -37,6 +37,12 @@ def format_class_iou(report: Report, class_names, unseen) -> str:
     return "\n".join(lines) + "\n"
 
 
+def overlay_name(reader, index: int) -> str:
+    """``<image stem>.png`` (the sample's name; ``<index>.png`` when it has none)."""
+    name = str(getattr(reader[index], "name", "") or f"{index:05d}")
+    return Path(name).name.replace(" ", "_") + ".png"
+
+
 def evaluate_and_save(
     model: torch.nn.Module,
     data,
@@ -57,7 +63,9 @@ def evaluate_and_save(
     indices = list(range(count if limit <= 0 else min(limit, count)))
     split = data.split
     overlay_dir = Path(folder) / "overlays"
-    wanted = set(indices[: config.eval.num_overlays]) if overlays else set()
+    # Spread over the split: consecutive images of a video split are nearly the same frame.
+    chosen = spread_indices(len(indices), config.eval.num_overlays) if overlays else []
+    wanted = {indices[position] for position in chosen}
 
     def draw(images, predictions, labels, batch_indices):
         for k, index in enumerate(batch_indices):
@@ -71,7 +79,7 @@ def evaluate_and_save(
             else:
                 picture = denormalise(images[k][:, :height, :width])
             save_panel(
-                overlay_dir / f"{index:05d}.png",
+                overlay_dir / overlay_name(data.val, index),
                 picture,
                 labels[k, :height, :width].cpu().numpy(),
                 predictions[k, :height, :width].cpu().numpy(),
@@ -106,6 +114,7 @@ def evaluate_and_save(
             "flip": config.eval.flip,
             "scale_reduce": config.eval.scale_reduce,
         },
+        "torch_threads": torch.get_num_threads(),  # CPU results depend on it (see README)
         "class_names": list(split.class_names),
         "unseen_classes": [split.class_names[i] for i in split.unseen],
         **report.as_dict(),

@@ -6,7 +6,6 @@ from pathlib import Path
 import torch
 from torch import nn
 
-import cagnet
 from cagnet.config import Config
 from cagnet.config_io import to_dict
 from cagnet.data.transforms import IMAGENET_MEAN, IMAGENET_STD
@@ -21,6 +20,7 @@ from cagnet.inference.model_file import (
 from cagnet.methods import get_method
 from cagnet.models.backbones import build_backbone
 from cagnet.training.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from cagnet.version import __version__
 
 BACKBONE_PREFIX = "encoder.backbone."
 METRIC_KEYS = ("hiou", "overall", "seen", "unseen", "images_evaluated", "split")
@@ -95,7 +95,7 @@ def export_model(run_dir: Path, output: Path | None = None, half: bool = False) 
     names, unseen, metrics = run_classes(run_dir, config)
     left_out = packaged_backbone_keys(config, state)
     meta = {
-        "version": cagnet.__version__,
+        "version": __version__,
         "method": config.model.method,
         "backbone": to_dict(config.model.backbone),
         "class_names": names,

@@ -17,11 +17,11 @@ from typing import Any
 
 import torch
 
-import cagnet
 from cagnet.atomic import atomic_torch_save
 from cagnet.config import Config
 from cagnet.config_io import from_dict
 from cagnet.errors import CagnetError, CheckpointError
+from cagnet.version import __version__
 
 FORMAT = "cagnet-model"
 FORMAT_VERSION = 1
@@ -56,7 +56,7 @@ class ModelFile:
         except CagnetError as error:
             raise ModelFileError(
                 f"{error}; the model file was written by cagnet {self.meta.get('version')}, "
-                f"this is cagnet {cagnet.__version__}: upgrade cagnet to load it"
+                f"this is cagnet {__version__}: upgrade cagnet to load it"
             ) from error
 
 
@@ -95,7 +95,7 @@ def check_version(payload: dict, path: Path) -> None:
         meta = json.loads(payload.get("meta") or "{}")
         raise ModelFileError(
             f"{path} has model format version {version}, written by cagnet "
-            f"{meta.get('version', '?')}; this cagnet {cagnet.__version__} reads format "
+            f"{meta.get('version', '?')}; this cagnet {__version__} reads format "
             f"{FORMAT_VERSION} and older: upgrade cagnet"
         )
     for key in ("meta", "state"):
@@ -133,9 +133,9 @@ def load_model_file(path: Path) -> ModelFile:
     except (TypeError, json.JSONDecodeError) as error:
         raise ModelFileError(f"{path}: its metadata is not valid JSON: {error}") from error
     written_by = meta.get("version")
-    if written_by != cagnet.__version__:  # same format: it loads, but say what differs
+    if written_by != __version__:  # same format: it loads, but say what differs
         warnings.warn(
-            f"{path} was written by cagnet {written_by}; this is cagnet {cagnet.__version__} "
+            f"{path} was written by cagnet {written_by}; this is cagnet {__version__} "
             f"(both read model format {FORMAT_VERSION})",
             stacklevel=2,
         )

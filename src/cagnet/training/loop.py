@@ -17,6 +17,7 @@ from cagnet.data.feature_cache import feature_training_loader, use_feature_cache
 from cagnet.data.loader import training_loader
 from cagnet.errors import CheckpointError, ConfigError, RunFolderError
 from cagnet.evaluation.run import evaluate_and_save
+from cagnet.extras import check_extras
 from cagnet.guards import guarded_step
 from cagnet.methods import StepInputs, get_method
 from cagnet.plots import plot_losses
@@ -25,12 +26,15 @@ from cagnet.training.checkpoint import (
     CHECKPOINT_NAME,
     load_checkpoint,
     load_newest_good,
+    numbered_checkpoints,
     restore,
     save_checkpoint,
 )
+from cagnet.training.collapse import SpreadWatch
+from cagnet.training.interrupt import StopRequests, TrainingInterrupted
 from cagnet.training.logger import MetricLogger
 from cagnet.training.plateau import Plateau
-from cagnet.training.run_folder import new_run_folder, write_yaml
+from cagnet.training.run_folder import new_run_folder, remove_unfinished_run, write_yaml
 from cagnet.training.schedule import parse_ratio
 from cagnet.training.steps import FLOAT32, Precision
 
@@ -105,7 +109,8 @@ def train(
 
     Args:
         run_dir: an exact, new run folder; default ``output_dir/<name>-<timestamp>``.
-        resume: a run folder with a checkpoint; its saved config is used, ``config`` ignored.
+        resume: a run folder; its saved config is used, ``config`` ignored. Without a
+            checkpoint yet (stopped early) the run starts again from iteration 0.
         stop_after: stop (with a checkpoint) after this many iterations, as an interruption would.
         init_from: a checkpoint whose model weights start this run (e.g. self-training continues
             a trained model); optimisers and iteration start fresh.
@@ -113,9 +118,13 @@ def train(
 
     Returns:
         The run folder and the final metrics (None when not evaluated).
+
+    Raises:
+        TrainingInterrupted: after SIGINT/SIGTERM, once a checkpoint is saved.
     """
     if resume is not None:
         config = read_run_config(resume)
+    check_extras(config)  # every missing optional package in one message, before any work
     context = distributed.init_from_environment(
         "cuda" if config.device != "cpu" and torch.cuda.is_available() else "cpu"
     )
@@ -131,16 +140,65 @@ def train(
     distributed.barrier(context)
     if not context.is_main:
         config = prepare_dataset(config, progress=False)
-    folder = Path(resume) if resume is not None else _shared_run_folder(config, run_dir, context)
 
+    # The data first: a missing root or an unknown unseen class fails before a folder exists.
     seed_everything(config.seed)  # identical initial weights on every rank
     method = get_method(config.model.method)
     data = build_data(config)
-    if data_hook is not None:
-        data = data_hook(data)
-    embeddings = build_embeddings(config, data.split.class_names)
-    model = method.build_model(config, embeddings).to(device)
-    if init_from is not None and resume is None:
+    if resume is not None:
+        folder = Path(resume)
+    else:
+        folder = _shared_run_folder(config, run_dir, context)
+        if context.is_main:  # at once, so that a run stopped before its first checkpoint resumes
+            write_yaml(folder / CONFIG_NAME, to_dict(config))
+    try:
+        with StopRequests() as stop:
+            if data_hook is not None:  # may write into the run folder (self-training)
+                data = data_hook(data)
+            embeddings = build_embeddings(config, data.split.class_names)
+            model = method.build_model(config, embeddings).to(device)
+            return _train_in_folder(
+                _Run(config, folder, context, device, precision, method, data, model, stop),
+                progress,
+                evaluate_at_end,
+                stop_after,
+                None if resume is not None else init_from,
+            )
+    except TrainingInterrupted:
+        raise
+    except BaseException:  # a failed start: remove the folder unless it holds a checkpoint
+        if resume is None and context.is_main:
+            remove_unfinished_run(folder, keep=(CHECKPOINT_NAME,))
+        raise
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What ``train`` has built before the loop starts."""
+
+    config: Config
+    folder: Path
+    context: distributed.Context
+    device: torch.device
+    precision: Precision
+    method: object
+    data: Data
+    model: torch.nn.Module
+    stop: StopRequests
+
+
+def _train_in_folder(
+    run: _Run,
+    progress: bool,
+    evaluate_at_end: bool,
+    stop_after: int | None,
+    init_from: Path | None,
+) -> TrainResult:
+    """The part of ``train`` after the run folder exists: resume or start, loop, evaluate."""
+    config, folder, context, device = run.config, run.folder, run.context, run.device
+    precision, method, data, model = run.precision, run.method, run.data, run.model
+    stop = run.stop
+    if init_from is not None:
         restore_model_only(model, load_checkpoint(init_from), str(init_from))
     if config.feature_cache.enabled:  # E frozen: read its outputs from the cache from now on
         data = use_feature_cache(model, data, config, device, progress and context.is_main)
@@ -148,15 +206,13 @@ def train(
     named_optimizers = optimizers._asdict()
     plateau = Plateau.from_config(config.train)  # None with the poly schedule
     start = 0
-    if resume is not None:
+    if (folder / CHECKPOINT_NAME).is_file() or numbered_checkpoints(folder):
         payload, _ = load_newest_good(folder)
         start = restore(payload, model, named_optimizers, precision.scaler, str(folder))
         if plateau is not None and "plateau" in payload:
             plateau.load_state_dict(payload["plateau"])
-    else:
+    else:  # a new run, or one stopped before its first checkpoint: from the start
         seed_everything(config.seed + 7919 * context.rank)
-        if context.is_main:
-            write_yaml(folder / CONFIG_NAME, to_dict(config))
 
     replicas = method.replicate(model, context, device)
     train_config = config.train
@@ -190,6 +246,7 @@ def train(
         range(start, end), desc="train", disable=not (progress and context.is_main), initial=start
     )
     bar.total = total
+    spread = SpreadWatch()
     for iteration in bar:
         learning_rate = method.set_learning_rates(optimizers, config, iteration)
         if plateau is not None:
@@ -218,9 +275,13 @@ def train(
         if iteration % train_config.log_every == 0 or done == end:
             log = distributed.average(log, context)
             logger.log(iteration, {**log, "lr": learning_rate, "phase": schedule[iteration]})
-            shown = {k: v for k, v in log.items() if k in ("loss_cls", "loss_rec", "loss_kl")}
-            bar.set_postfix({k: f"{v:.3g}" for k, v in shown.items()})
-        if context.is_main and (done % train_config.checkpoint_every == 0 or done == end):
+            bar.set_postfix(bar_fields(schedule[iteration], log))
+            spread.check(iteration, log)
+        logged = iteration % train_config.log_every == 0 or done == end
+        stopping = _stop_requested(stop, context, logged)
+        if context.is_main and (
+            done % train_config.checkpoint_every == 0 or done == end or stopping
+        ):
             save_checkpoint(
                 folder / CHECKPOINT_NAME,
                 done,
@@ -231,6 +292,11 @@ def train(
                 keep=train_config.keep_checkpoints,
                 extra=None if plateau is None else {"plateau": plateau.state_dict()},
             )
+        if stopping:
+            bar.close()
+            logger.close()
+            distributed.barrier(context)
+            raise TrainingInterrupted(done, folder, stop.signal_name or "")
         if train_config.eval_every and done % train_config.eval_every == 0 and done < total:
             if context.is_main:
                 report = evaluate_and_save(
@@ -240,6 +306,7 @@ def train(
             distributed.barrier(context)
     bar.close()
     logger.close()
+    stop.release()  # from here on Ctrl-C stops at once (the final checkpoint is saved)
     if context.is_main:
         plot_losses(folder / "losses.csv", folder / "losses.png")
 
@@ -252,6 +319,25 @@ def train(
     distributed.barrier(context)
     distributed.shutdown(context)
     return TrainResult(run_dir=folder, metrics=metrics)
+
+
+def bar_fields(phase: str, log: dict[str, float]) -> dict[str, str]:
+    """The progress bar's postfix: the phase and the losses it logged (``ft_`` in finetuning)."""
+    fields = {"phase": phase}
+    for key, value in log.items():
+        if key.startswith(("loss_", "ft_loss_")):
+            fields[key.removeprefix("ft_").removeprefix("loss_")] = f"{value:.3g}"
+    return fields
+
+
+def _stop_requested(stop: StopRequests, context: distributed.Context, logged: bool) -> bool:
+    """Whether a signal asked to stop; with several ranks, whether any rank was asked, agreed
+    on at the iterations that log (they already exchange values) so all ranks stop together."""
+    if not context.distributed:
+        return stop.requested
+    if not logged:
+        return False
+    return distributed.average({"stop": float(stop.requested)}, context)["stop"] > 0
 
 
 def model_backbone(model: torch.nn.Module) -> torch.nn.Module | None:

@@ -1,5 +1,6 @@
 """Run folders: one per run, never reused by a new run."""
 
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -43,3 +44,22 @@ def new_run_folder(output_dir: Path, name: str, explicit: Path | None = None) ->
 
 def write_yaml(path: Path, values: dict) -> None:
     atomic_write_text(path, yaml.safe_dump(values, sort_keys=False))
+
+
+def remove_unfinished_run(folder: Path, keep: tuple[str, ...]) -> bool:
+    """Delete a run folder that a failed start left behind, unless it holds any of ``keep``.
+
+    Only the files a run writes before its first checkpoint (config, logs) are ever deleted:
+    a folder holding anything else is left alone.
+
+    Returns:
+        True when the folder was removed.
+    """
+    folder = Path(folder)
+    if not folder.is_dir() or any((folder / name).exists() for name in keep):
+        return False
+    written_early = {"config.yaml", "losses.csv", "losses.csv.tmp", "tensorboard"}
+    if any(entry.name not in written_early for entry in folder.iterdir()):
+        return False
+    shutil.rmtree(folder)
+    return True

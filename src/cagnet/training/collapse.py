@@ -1,0 +1,45 @@
+"""A warning when the contextual latent code collapses during training.
+
+``mu_spread`` is the spread of the contextual module's mean ``mu`` across the pixels of a batch
+(``cagnet.training.steps``). When the KL term wins, it falls towards 0: every pixel gets the same
+latent code, the generator no longer sees context, and unseen classes are usually lost (the
+demo config's header describes a run where this happened with the L2 content loss).
+"""
+
+import logging
+
+logger = logging.getLogger(__name__)
+
+COLLAPSE_FRACTION = 0.05  # warn below this share of the largest spread logged so far
+
+
+class SpreadWatch:
+    """Follows ``mu_spread`` in the logged rows and warns once when it collapses."""
+
+    def __init__(self, fraction: float = COLLAPSE_FRACTION) -> None:
+        self.fraction = fraction
+        self.largest = 0.0
+        self.warned = False
+
+    def check(self, iteration: int, log: dict[str, float]) -> bool:
+        """Warn (once) if ``log['mu_spread']`` fell below ``fraction`` of its largest value.
+
+        Returns:
+            True when this call logged the warning.
+        """
+        value = log.get("mu_spread")
+        if value is None or self.warned:
+            return False
+        self.largest = max(self.largest, float(value))
+        if self.largest > 0 and value < self.fraction * self.largest:
+            self.warned = True
+            logger.warning(
+                "warning: mu_spread collapsed to %.3g at iteration %d (largest so far %.3g): the "
+                "contextual latent code is the same for every pixel; the KL weight "
+                "(loss.kl_weight) may be too high for this content loss (see losses.csv)",
+                value,
+                iteration,
+                self.largest,
+            )
+            return True
+        return False

@@ -1,4 +1,4 @@
-"""``cagnet figures``: the content of every kind, on a tiny comparison of SPNet-c, ZS3Net, CaGNet."""
+"""`cagnet figures`: the content of every kind, on a tiny SPNet-c, ZS3Net, CaGNet comparison."""
 
 import json
 

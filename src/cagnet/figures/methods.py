@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from cagnet.data.sample import IGNORE_INDEX
 from cagnet.errors import ConfigError, RunFolderError
 from cagnet.evaluation.evaluator import predict
 from cagnet.figures.common import LoadedRun, images_with, load_run, val_image
@@ -158,6 +159,12 @@ def draw_methods(grid: MethodsGrid, class_names: list[str], unseen: tuple[int, .
     colours = palette(len(class_names)) / 255.0
     handles = [Patch(color=colours[k]) for k in sorted(shown)]
     labels = [class_names[k] + (" (unseen)" if k in unseen else "") for k in sorted(shown)]
-    figure.legend(handles, labels, loc="lower center", ncol=min(6, max(len(labels), 1)), fontsize=8)
-    figure.tight_layout(rect=(0, 0.04 + 0.02 * (len(labels) // 6), 1, 1))
+    if any((t == IGNORE_INDEX).any() for t in grid.truths):
+        handles.append(Patch(color="black"))
+        labels.append("ignored (not scored)")
+    figure.tight_layout()
+    # Below the panels: saving with bbox_inches="tight" keeps it in the picture.
+    figure.legend(
+        handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=6, fontsize=8
+    )
     return figure

@@ -14,6 +14,7 @@ from cagnet.cli import demo_config_path, main  # noqa: E402
 from cagnet.compare.report import results_csv  # noqa: E402
 from cagnet.compare.run import RunRecord, compare  # noqa: E402
 from cagnet.config import load_config  # noqa: E402
+from cagnet.errors import ConfigError  # noqa: E402
 from cagnet.figures.clusters import cluster_class  # noqa: E402
 from cagnet.figures.common import images_with, load_run, val_image  # noqa: E402
 from cagnet.figures.lambdas import draw_lambdas, lambda_points  # noqa: E402
@@ -204,3 +205,11 @@ def test_cli_writes_png_pdf_and_caption_and_never_overwrites(compared, capsys):
     assert (output / "scales.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(arguments) == 2
     assert "exist" in capsys.readouterr().err
+
+
+def test_kinds_that_need_a_cm_name_the_run_when_it_has_none(compared):
+    spnet = load_run(compared / "runs" / "spnet" / "seed0")
+    with pytest.raises(ConfigError, match="contextual module.*'scales' needs a CaGNet run"):
+        selected_scales(spnet, [0])
+    with pytest.raises(ConfigError, match="'reconstruction' needs a CaGNet run"):
+        reconstruction(spnet, [0], [0])

@@ -120,6 +120,7 @@ def draw_reconstruction(result: ReconstructionMaps):
     for row, image in enumerate(result.images):
         height, width = image.picture.shape[:2]
         axes[row, 0].imshow(image.picture)
+        axes[row, 0].set_ylabel(f"val {image.index}", fontsize=8)
         for column, setting in enumerate(SETTINGS, start=1):
             loss = np.ma.masked_invalid(result.maps[setting][row])
             shown = axes[row, column].imshow(

@@ -94,6 +94,8 @@ def draw_scales(result: ScaleMaps, class_names: list[str], unseen: tuple[int, ..
             axis.set_yticks([])
             if row == 0:
                 axis.set_title(("image", "ground truth", "chosen scale")[column], fontsize=9)
+            if column == 0:
+                axis.set_ylabel(f"val {image.index}", fontsize=8)
     axis = figure.add_subplot(grid[rows, :])
     shares = result.histogram / np.maximum(result.histogram.sum(axis=1, keepdims=True), 1)
     present = np.flatnonzero(result.histogram.sum(axis=1))

@@ -3,8 +3,8 @@
 Usage (from the repository root; the runs must exist, see benchmarks/RESULTS.md section
 "Paper figures (issue 14)" for the commands that trained them)::
 
-    python benchmarks/paper_figures.py --embedded-methods DIR --embedded-lambdas DIR \\
-        --camvid-run DIR [--output benchmarks/figures] [--images 3]
+    python benchmarks/paper_figures.py [--embedded-methods DIR --embedded-lambdas DIR]
+        [--camvid-run DIR] [--output benchmarks/figures] [--images 3]
 
 ``--embedded-methods`` is a ``cagnet compare`` folder with spnet-c, zs3net and cagnet; its
 CaGNet run (runs/cagnet/seed0) also makes the embedded clusters, reconstruction and scales
@@ -32,9 +32,9 @@ def figures(output: Path, images: int, jobs: list[tuple[str, Path, list[str]]]) 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--embedded-methods", type=Path, required=True)
-    parser.add_argument("--embedded-lambdas", type=Path, required=True)
-    parser.add_argument("--camvid-run", type=Path, required=True)
+    parser.add_argument("--embedded-methods", type=Path, help="skip the embedded figures if absent")
+    parser.add_argument("--embedded-lambdas", type=Path, help="needed with --embedded-methods")
+    parser.add_argument("--camvid-run", type=Path, help="skip the CamVid figures if absent")
     parser.add_argument("--output", type=Path, default=Path("benchmarks/figures"))
     parser.add_argument("--images", type=int, default=3)
     return parser.parse_args(argv)
@@ -42,6 +42,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def run(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
+    if args.embedded_methods is None:
+        return camvid_figures(args)
     embedded_run = args.embedded_methods / "runs" / "cagnet" / "seed0"
     embedded = [
         ("clusters", embedded_run, []),
@@ -50,14 +52,18 @@ def run(argv: list[str] | None = None) -> int:
         ("methods", args.embedded_methods, []),
         ("lambdas", args.embedded_lambdas, []),
     ]
+    return figures(args.output / "embedded", args.images, embedded) or camvid_figures(args)
+
+
+def camvid_figures(args: argparse.Namespace) -> int:
+    if args.camvid_run is None:
+        return 0
     camvid = [
         ("clusters", args.camvid_run, ["--class", "car"]),
         ("reconstruction", args.camvid_run, []),
         ("scales", args.camvid_run, []),
     ]
-    return figures(args.output / "embedded", args.images, embedded) or figures(
-        args.output / "camvid", args.images, camvid
-    )
+    return figures(args.output / "camvid", args.images, camvid)
 
 
 if __name__ == "__main__":

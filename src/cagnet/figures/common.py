@@ -75,14 +75,16 @@ def val_image(data: Data, index: int) -> ValImage:
 
 
 def images_with(data: Data, classes: list[int], count: int) -> list[int]:
-    """The first ``count`` val indices (0 = all) whose ground truth holds any of ``classes``."""
-    chosen = []
-    for index in range(len(data.val)):
-        if np.isin(np.asarray(data.val.load_label(index)), classes).any():
-            chosen.append(index)
-            if count and len(chosen) == count:
-                break
-    return chosen
+    """``count`` val indices (0 = all), evenly spread over those whose ground truth holds any
+    of ``classes`` (consecutive video frames look alike), ascending."""
+    chosen = [
+        index
+        for index in range(len(data.val))
+        if np.isin(np.asarray(data.val.load_label(index)), classes).any()
+    ]
+    if not count or count >= len(chosen):
+        return chosen
+    return [chosen[int(k)] for k in np.linspace(0, len(chosen) - 1, count).round()]
 
 
 def valid_pixels(label: torch.Tensor, num_classes: int) -> torch.Tensor:

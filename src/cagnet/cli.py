@@ -24,6 +24,7 @@ PLUGINS = (
     ("cagnet.inference.cli", "add_predict_parser"),
     ("cagnet.inference.cli", "add_export_parser"),
     ("cagnet.evaluation.tune", "add_tune_parser"),
+    ("cagnet.figures.cli", "add_figures_parser"),
 )
 
 

@@ -18,6 +18,8 @@ PLUGINS = (
     ("cagnet.training.self_training_cli", "add_self_train_parser"),
     ("cagnet.compare.cli", "add_compare_parser"),
     ("cagnet.data.feature_cache_cli", "add_cache_parser"),
+    ("cagnet.inference.cli", "add_predict_parser"),
+    ("cagnet.inference.cli", "add_export_parser"),
 )
 
 

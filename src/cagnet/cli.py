@@ -20,6 +20,8 @@ PLUGINS = (
     ("cagnet.data.feature_cache_cli", "add_cache_parser"),
     ("cagnet.inference.cli", "add_predict_parser"),
     ("cagnet.inference.cli", "add_export_parser"),
+    ("cagnet.serve.cli", "add_serve_parser"),
+    ("cagnet.deploy.cli", "add_export_onnx_parser"),
 )
 
 

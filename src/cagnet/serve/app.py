@@ -40,7 +40,8 @@ class SegmenterLike(Protocol):
 
     class_names: list[str]
 
-    def predict(self, image: np.ndarray, classes: Sequence[str] | None = None): ...
+    def predict_batch(self, images: Sequence[np.ndarray], classes: Sequence[str] | None = None):
+        """One prediction (``labels`` (H, W), ``class_names``) per (H, W, 3) uint8 image."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def create_app(segmenter: SegmenterLike, settings: ServeSettings | None = None) 
     """The web app for one loaded model.
 
     Args:
-        segmenter: a ``cagnet.Segmenter`` (or anything with ``class_names`` and ``predict``).
+        segmenter: a ``cagnet.Segmenter`` (or anything with ``class_names`` and ``predict_batch``).
         settings: size limits and the examples folder.
     """
     settings = settings or ServeSettings()
@@ -113,11 +114,11 @@ def create_app(segmenter: SegmenterLike, settings: ServeSettings | None = None) 
         return FileResponse(examples[name])
 
     def run_model(images: list[tuple[str, np.ndarray]], names: list[str]) -> list[dict]:
-        results = []
-        for name, image in images:
-            prediction = segmenter.predict(image, classes=names)
-            results.append(encode_result(name, image, prediction.labels, prediction.class_names))
-        return results
+        predictions = segmenter.predict_batch([image for _, image in images], classes=names)
+        return [
+            encode_result(name, image, prediction.labels, prediction.class_names)
+            for (name, image), prediction in zip(images, predictions, strict=True)
+        ]
 
     async def segment(request: Request) -> Response:
         form = await request.form(max_files=settings.max_files + 1)

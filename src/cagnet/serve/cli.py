@@ -19,8 +19,7 @@ def command_serve(args: argparse.Namespace) -> int:
         from cagnet.serve.app import ServeSettings, create_app
     except ModuleNotFoundError as error:
         raise MissingExtraError(
-            f"cagnet serve needs the web extra ({error.name} is missing): "
-            "pip install 'cagnet[web]'"
+            f"cagnet serve needs the web extra ({error.name} is missing): pip install 'cagnet[web]'"
         ) from None
     from cagnet.inference import Segmenter
 

@@ -33,7 +33,9 @@ def decode_image(data: bytes, name: str, max_megapixels: float) -> np.ndarray:
         image = Image.open(io.BytesIO(data))
         width, height = image.size
     except (UnidentifiedImageError, OSError) as error:
-        raise UploadError(f"{name!r} is not an image (give a JPEG, PNG or similar): {error}") from None
+        raise UploadError(
+            f"{name!r} is not an image (give a JPEG, PNG or similar): {error}"
+        ) from None
     megapixels = width * height / 1e6
     if megapixels > max_megapixels:
         raise UploadError(

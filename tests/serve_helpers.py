@@ -37,9 +37,8 @@ def post_form(
     boundary = uuid.uuid4().hex
     parts = []
     for key, value in fields.items():
-        parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
-        )
+        head = f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n'
+        parts.append(f"{head}{value}\r\n".encode())
     for name, data in files:
         head = (
             f'--{boundary}\r\nContent-Disposition: form-data; name="images"; filename="{name}"\r\n'

@@ -129,7 +129,8 @@ def require_agreement(check: OnnxCheck, tolerance: float = 1e-3, agreement: floa
     """Raises OnnxCheckError naming both numbers when the check fails."""
     if not check.passes(tolerance, agreement):
         raise OnnxCheckError(
-            f"the ONNX file disagrees with PyTorch: max abs score difference {check.max_abs_diff:.2e}"
+            "the ONNX file disagrees with PyTorch: max abs score difference "
+            f"{check.max_abs_diff:.2e}"
             f" (limit {tolerance:g}), same top class on {100 * check.argmax_agreement:.3f} % of "
             f"{check.pixels} pixels (need {100 * agreement:g} %); report it with the model file"
         )

@@ -18,7 +18,7 @@ def _data_url(image: Image.Image, kind: str, **options) -> str:
 
 
 def label_png(labels: np.ndarray, class_names: Sequence[str]) -> Image.Image:
-    """(H, W) class indices -> a palette PNG whose pixel values are the indices (colours for show)."""
+    """(H, W) class indices -> a palette PNG whose pixel values are the indices."""
     image = Image.fromarray(labels.astype(np.uint8), mode="P")
     image.putpalette(palette(len(class_names))[:-1].reshape(-1).tolist())
     return image

@@ -15,12 +15,20 @@ from cagnet.config import load_config
 from cagnet.inference import export_model
 from cagnet.training.loop import train
 
+_TRAINED: dict[str, Path] = {}
 
-def tiny_model_file(folder: Path) -> Path:
-    """Trains CaGNet on the embedded benchmark for 6 iterations and exports its model file."""
-    overrides = small_overrides(folder, iterations=6) + ["embeddings.sources=[glove]"]
-    result = train(load_config(None, overrides), run_dir=folder / "run", progress=False)
-    return export_model(result.run_dir)
+
+def tiny_model_file(tmp_path_factory) -> Path:
+    """CaGNet trained on the embedded benchmark for 6 iterations, as a model file.
+
+    Trained once per test session (in a session temporary folder) and shared by the modules.
+    """
+    if "model" not in _TRAINED:
+        folder = tmp_path_factory.mktemp("tiny-model")
+        overrides = small_overrides(folder, iterations=6) + ["embeddings.sources=[glove]"]
+        result = train(load_config(None, overrides), run_dir=folder / "run", progress=False)
+        _TRAINED["model"] = export_model(result.run_dir)
+    return _TRAINED["model"]
 
 
 def png_bytes(height: int = 30, width: int = 40, seed: int = 0) -> bytes:

@@ -31,7 +31,7 @@ CAMVID_VAL = SHARED / "datasets" / "camvid" / "images" / "val"
 
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory):
-    return tiny_model_file(tmp_path_factory.mktemp("onnx-model"))
+    return tiny_model_file(tmp_path_factory)
 
 
 def real_images() -> list[np.ndarray]:

@@ -40,12 +40,13 @@ class AdaptSettings:
     """How a classifier is retrained for new names.
 
     Attributes:
-        steps: finetuning steps (CaGNet) or classifier steps (ZS3Net).
+        steps: finetuning steps (CaGNet) or classifier steps (ZS3Net); 0 = one block of the
+            run's alternation (``train.alternate_every``: 25 for configs/camvid.yaml).
         pixels: generated pixels per step; 0 = the run's own finetuning batch.
         seed: the generator seed, so one name set always gives the same classifier.
     """
 
-    steps: int = 200
+    steps: int = 0
     pixels: int = 0
     seed: int = 0
 
@@ -64,10 +65,17 @@ def clean_names(classes: Sequence[str]) -> list[str]:
     return names
 
 
+# Encoders that embed any text (a subword tokenizer): not run just to say so.
+OPEN_VOCABULARY = {"minilm": "any text"}
+
+
 def encoders_knowing(name: str) -> list[str]:
     """The named encoders (``cagnet.embeddings.ENCODERS``) that can embed ``name``."""
     able = []
     for encoder in ENCODERS:
+        if encoder in OPEN_VOCABULARY:
+            able.append(f"{encoder} ({OPEN_VOCABULARY[encoder]})")
+            continue
         try:
             embed_source(encoder, [name])
         except CagnetError:
@@ -122,13 +130,17 @@ def adapt_cagnet(
     config: Config,
     embeddings: torch.Tensor,
     seen_mask: Sequence[bool],
+    known: Sequence[int | None],
     settings: AdaptSettings,
 ) -> SharedHeads:
-    """C and D retrained by ``settings.steps`` finetuning steps on G's features.
+    """C and D retrained by finetuning steps on G's features (``settings.steps``; 0 = one
+    block of the run's alternation, ``train.alternate_every``).
 
     Args:
         embeddings: (K', d) rows of the requested classes.
         seen_mask: (K',) whether each requested class is one of the model's seen classes.
+        known: (K',) the model's index of each requested class (None = new): known classes
+            start from their rows of the trained C, new ones from a seeded fresh init.
 
     Returns:
         New heads with a K'-way classifier (eval mode); the model is not changed.
@@ -137,6 +149,11 @@ def adapt_cagnet(
     heads = copy.deepcopy(model.heads).requires_grad_(True)
     hidden = heads.classifier.in_features
     heads.classifier = _fresh_linear(hidden, len(seen_mask), settings.seed).to(device)
+    with torch.no_grad():  # known classes start from their trained rows, as in training
+        for row, index in enumerate(known):
+            if index is not None:
+                heads.classifier.weight[row] = model.heads.classifier.weight[index]
+                heads.classifier.bias[row] = model.heads.classifier.bias[index]
     generator = copy.deepcopy(model.generator).requires_grad_(True)
     working = CaGNet(model.encoder, generator, heads, embeddings.to(device))
     optimizers = build_optimizers(working, config.train)
@@ -150,7 +167,7 @@ def adapt_cagnet(
     devices = [] if device.type == "cpu" else [device]
     with torch.enable_grad(), torch.random.fork_rng(devices=devices):
         torch.manual_seed(settings.seed)
-        for _ in range(settings.steps):
+        for _ in range(settings.steps or config.train.alternate_every):
             finetuning_step(
                 replicas,
                 optimizers._replace(segmentation=None),
@@ -187,7 +204,7 @@ def adapt_zs3net(
     devices = [] if device.type == "cpu" else [device]
     with torch.enable_grad(), torch.random.fork_rng(devices=devices):
         torch.manual_seed(settings.seed)
-        for _ in range(settings.steps):
+        for _ in range(settings.steps or config.train.alternate_every):
             targets = sample_generation_labels(pixels, seen, unseen, ratio, device)
             noise = torch.randn(pixels, generator.latent_dim, device=device)
             with torch.no_grad():
@@ -236,7 +253,7 @@ def adapted_model(
                 heads.classifier.weight.copy_(old.weight[rows])
                 heads.classifier.bias.copy_(old.bias[rows])
         else:
-            heads = adapt_cagnet(model, config, embeddings, seen_mask, settings)
+            heads = adapt_cagnet(model, config, embeddings, seen_mask, known, settings)
         heads = heads.eval().requires_grad_(False)
         return CaGNet(model.encoder, None, heads, embeddings), heads.state_dict()
     if isinstance(model, ZS3Net):

@@ -156,7 +156,7 @@ def add_predict_parser(commands) -> None:
 def command_export(args: argparse.Namespace) -> int:
     from cagnet.inference.export import export_model
 
-    path = export_model(args.run_dir, args.output)
+    path = export_model(args.run_dir, args.output, half=args.half)
     print(f"model file: {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 
@@ -166,5 +166,8 @@ def add_export_parser(commands) -> None:
     parser.add_argument("run_dir", type=Path, help="a finished run folder")
     parser.add_argument(
         "--output", type=Path, help="file to write (default RUN_DIR/NAME.cagnet.pt)"
+    )
+    parser.add_argument(
+        "--half", action="store_true", help="store the weights as float16 (half the size)"
     )
     parser.set_defaults(func=command_export)

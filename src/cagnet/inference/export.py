@@ -57,13 +57,23 @@ def run_classes(run_dir: Path, config: Config) -> tuple[list[str], list[str], di
     return names, [names[i] for i in split.unseen], {}
 
 
-def export_model(run_dir: Path, output: Path | None = None) -> Path:
+def saved_gamma(run_dir: Path, config: Config) -> float:
+    """gamma from the run's ``calibration.json`` (``cagnet calibrate``), else its config's."""
+    path = run_dir / "calibration.json"
+    if path.is_file():
+        return float(json.loads(path.read_text())["gamma"])
+    return float(config.calibration.gamma)
+
+
+def export_model(run_dir: Path, output: Path | None = None, half: bool = False) -> Path:
     """Write the model file of a finished run.
 
     Args:
         run_dir: a run folder with ``config.yaml`` and ``checkpoint.pt``.
         output: the file to write; default ``RUN_DIR/<run name>.cagnet.pt``. An existing file
             is never overwritten.
+        half: store floating-point weights as float16 (half the size; the model runs in
+            float32 after loading, its scores differ from the run's by the rounding).
 
     Returns:
         The path written.
@@ -96,14 +106,17 @@ def export_model(run_dir: Path, output: Path | None = None) -> Path:
         "input_normalisation": {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
         "input_range": "RGB in [0, 1], then (x - mean) / std",
         "training_resolution": config.augment.crop_size,
-        "calibration_gamma": config.calibration.gamma,
+        "calibration_gamma": saved_gamma(run_dir, config),
         "metrics": {k: metrics[k] for k in METRIC_KEYS if k in metrics},
         "packaged_backbone_keys": left_out,
         "packaged_backbone_digest": tensor_digest({k: state[k] for k in left_out}),
         "config": to_dict(config),
         "run": run_dir.name,
+        "stored_dtype": "float16" if half else "float32",
     }
     kept = {k: v for k, v in state.items() if k not in set(left_out)}
+    if half:
+        kept = {k: v.half() if v.is_floating_point() else v for k, v in kept.items()}
     save_model_file(ModelFile(meta=meta, state=kept), output)
     return output
 
@@ -116,7 +129,7 @@ def build_model(model_file: ModelFile) -> nn.Module:
             packaged backbone weights differ from those the file was trained with.
     """
     config = model_file.config
-    state = model_file.state
+    state = {k: v.float() if v.is_floating_point() else v for k, v in model_file.state.items()}
     if "class_embeddings" not in state:
         raise ModelFileError(f"{model_file.path} has no 'class_embeddings' in its weights")
     model = get_method(config.model.method).build_model(config, state["class_embeddings"])

@@ -84,6 +84,7 @@ def save_model_file(model_file: ModelFile, path: Path) -> None:
     os.close(handle)
     try:
         torch.save(payload, temporary)
+        os.chmod(temporary, 0o644)  # mkstemp makes it owner-only; a model file is to share
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -129,8 +130,10 @@ def load_model_file(path: Path) -> ModelFile:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a corrupt or unsafe file
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
         raise ModelFileError(
-            f"model file {path} cannot be read safely (weights_only=True): {error}"
+            f"model file {path} cannot be read safely (weights_only=True): {first_line}; "
+            "give a file written by `cagnet export-model`"
         ) from error
     check_version(payload, path)
     try:

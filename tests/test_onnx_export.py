@@ -90,3 +90,35 @@ def test_the_export_onnx_command_writes_and_checks(model_file, tmp_path):
     (scores,) = session.run(["scores"], {"images": to_batch(image_array(image))})
     assert scores.shape == (1, 2, 360, 480)
     assert [p.name for p in output.parent.iterdir()] == ["model.onnx"]  # no temporary left
+
+
+def test_same_padding_layers_are_exported_for_every_input_size(tmp_path):
+    """A strided TF-"same" conv traced at an even size must still pad odd sizes correctly."""
+    from efficientnet_lite_pytorch.utils import Conv2dDynamicSamePadding
+
+    torch.manual_seed(0)
+    network = torch.nn.Sequential(
+        Conv2dDynamicSamePadding(3, 4, 3, stride=2), Conv2dDynamicSamePadding(4, 4, 5, stride=2)
+    ).eval()
+    path = export_network(network, ["a", "b", "c", "d"], tmp_path / "same.onnx")
+    session = onnx_session(path)
+    for height, width in [(64, 96), (37, 53), (30, 45)]:
+        batch = torch.rand(1, 3, height, width)
+        with torch.no_grad():
+            expected = network(batch).numpy()
+        (actual,) = session.run(["scores"], {"images": batch.numpy()})
+        assert actual.shape == expected.shape
+        assert np.abs(actual - expected).max() <= 1e-4, (height, width)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CAMVID_VAL.is_dir(), reason="../shared (CamVid val images) is absent")
+def test_the_shipped_model_exports_and_agrees_on_camvid_photos(tmp_path):
+    segmenter = Segmenter.load("camvid-streets", cache_dir=tmp_path / "cache")
+    names = ["car", "road", "sky", "bus"]  # "bus" is new to the model
+    network = segmenter.network(names)
+    path = export_network(network, names, tmp_path / "streets.onnx")
+    images = [image_array(p) for p in sorted(CAMVID_VAL.glob("*.jpg"))[:2]]
+    images.append(images[0][:357, :475])  # odd sizes: the strided layers' padding changes
+    check = compare_with_torch(path, network, images)
+    assert check.max_abs_diff <= 1e-3 and check.argmax_agreement >= 0.999, check

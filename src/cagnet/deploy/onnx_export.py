@@ -5,10 +5,12 @@ The file takes ``images`` (B, 3, H, W) float32 RGB in [0, 1] (not normalised) an
 (``class_names``, a JSON list) so a user of the file knows what each of the C channels is.
 """
 
+import copy
 import json
 import os
 import tempfile
 import time
+import types
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from cagnet.errors import CagnetError
@@ -26,6 +29,39 @@ OPSET = 17
 
 class OnnxCheckError(CagnetError):
     """The exported ONNX file disagrees with PyTorch beyond the tolerance."""
+
+
+def _traceable_same_padding(self: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """TensorFlow "same" padding as tensor arithmetic on the input's size.
+
+    EfficientNet-Lite's ``Conv2dDynamicSamePadding`` computes its padding with ``math.ceil``
+    and ``max`` on Python ints, which tracing freezes at the sample's size: a strided layer
+    then pads an input of other parity wrongly. Here the same numbers are computed with
+    ``//`` and ``clamp``, which the tracer records, so the ONNX graph pads for every size.
+    """
+    height, width = x.shape[-2:]
+    kernel_h, kernel_w = self.weight.shape[-2:]
+    (stride_h, stride_w), (dilation_h, dilation_w) = self.stride, self.dilation
+    pad_h = ((height + stride_h - 1) // stride_h - 1) * stride_h + (kernel_h - 1) * dilation_h
+    pad_w = ((width + stride_w - 1) // stride_w - 1) * stride_w + (kernel_w - 1) * dilation_w
+    pad_h, pad_w = pad_h + 1 - height, pad_w + 1 - width
+    if torch.is_tensor(pad_h):  # while tracing
+        pad_h, pad_w = pad_h.clamp(min=0), pad_w.clamp(min=0)
+    else:
+        pad_h, pad_w = max(pad_h, 0), max(pad_w, 0)
+    x = F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
+    return F.conv2d(
+        x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+    )
+
+
+def traceable_copy(network: nn.Module) -> nn.Module:
+    """A deep copy of ``network`` whose size-dependent padding layers trace for any size."""
+    network = copy.deepcopy(network).eval()
+    for module in network.modules():
+        if type(module).__name__ == "Conv2dDynamicSamePadding":
+            module.forward = types.MethodType(_traceable_same_padding, module)
+    return network
 
 
 def export_network(
@@ -58,7 +94,7 @@ def export_network(
             warnings.simplefilter("ignore", category=DeprecationWarning)
             warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
             torch.onnx.export(
-                network.eval(),
+                traceable_copy(network),
                 (sample,),
                 temporary,
                 dynamo=False,

@@ -44,3 +44,17 @@ def test_new_names_are_adapted_once_across_requests(tmp_path_factory, tmp_path, 
 
 def image_of(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def test_cagnet_serve_binds_to_loopback_by_default(tmp_path_factory, monkeypatch):
+    import uvicorn
+
+    from cagnet.cli import main
+
+    served = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.update(kwargs, app=app))
+    model = str(tiny_model_file(tmp_path_factory))
+    assert main(["serve", "--model", model, "--max-megapixels", "3"]) == 0
+    assert served["host"] == "127.0.0.1" and served["port"] == 8000
+    assert main(["serve", "--model", model, "--host", "0.0.0.0", "--port", "8123"]) == 0
+    assert served["host"] == "0.0.0.0" and served["port"] == 8123

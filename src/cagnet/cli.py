@@ -25,6 +25,8 @@ PLUGINS = (
     ("cagnet.inference.cli", "add_export_parser"),
     ("cagnet.evaluation.tune", "add_tune_parser"),
     ("cagnet.figures.cli", "add_figures_parser"),
+    ("cagnet.serve.cli", "add_serve_parser"),
+    ("cagnet.deploy.cli", "add_export_onnx_parser"),
 )
 
 

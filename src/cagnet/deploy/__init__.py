@@ -1,0 +1,1 @@
+"""Deploying a model outside Python: ONNX export and its check (extra ``onnx``)."""

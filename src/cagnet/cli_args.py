@@ -23,6 +23,8 @@ def add_overrides_argument(
 def demo_config_path() -> Path:
     """The demo's config, shipped inside the package (src/cagnet/configs/demo.yaml)."""
     return Path(str(resources.files("cagnet") / "configs" / "demo.yaml"))
+
+
 def add_threads_argument(parser: argparse.ArgumentParser) -> None:
     """``--threads N``: torch's CPU threads (default: ``cagnet.threads.choose_threads``)."""
     parser.add_argument(

@@ -21,6 +21,7 @@ from cagnet.methods import StepInputs, get_method
 from cagnet.plots import plot_losses
 from cagnet.training import distributed
 from cagnet.training.checkpoint import CHECKPOINT_NAME, load_checkpoint, restore, save_checkpoint
+from cagnet.training.feature_statistics import fit_standardizer
 from cagnet.training.logger import MetricLogger
 from cagnet.training.run_folder import new_run_folder, write_yaml
 from cagnet.training.schedule import parse_ratio
@@ -134,6 +135,8 @@ def train(
         restore_model_only(model, load_checkpoint(init_from), str(init_from))
     if config.feature_cache.enabled:  # E frozen: read its outputs from the cache from now on
         data = use_feature_cache(model, data, config, device, progress and context.is_main)
+    if resume is None and init_from is None:  # otherwise the checkpoint carries them
+        fit_standardizer(model, data.train, config.model.neck.statistics_images, device)
     optimizers = method.build_optimizers(model, config)
     named_optimizers = optimizers._asdict()
     start = 0

@@ -186,3 +186,18 @@ def test_a_zero_backbone_factor_freezes_backbone_and_cm_in_alternating_training_
         assert all(torch.equal(a, b) for a, b in zip(old, part.parameters(), strict=True))
     heads_after = list(model.heads.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(heads_before, heads_after, strict=True))
+
+
+def test_training_step_logs_the_gradient_norms_it_applied():
+    model, replicas, optimizers = _setup(lr=0.1)
+    images, labels = _batch()
+    log = training_step(replicas, optimizers, images, labels, LossConfig())
+
+    def norm(optimizer):  # the step leaves E's, CM's and G's gradients in place
+        grads = [p.grad for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+        return float(torch.sqrt(sum(g.pow(2).sum() for g in grads)))
+
+    assert log["grad_norm_segmentation"] == pytest.approx(norm(optimizers.segmentation), rel=1e-5)
+    assert log["grad_norm_generator"] == pytest.approx(norm(optimizers.generator), rel=1e-5)
+    assert log["grad_norm_segmentation"] > 0.0
+    assert {"logvar_mean", "logvar_max", "feature_norm"} <= set(log)

@@ -51,6 +51,27 @@ VARIANTS: dict[str, list[str]] = {
         "model.detach_generator_input=false",
         "train.log_every=5",
     ],
+    "old-grad-clip": [
+        "model.detach_generator_input=false",
+        "train.log_every=5",
+        "train.grad_clip=10",
+    ],
+    "old-grad-bound": [
+        "model.detach_generator_input=false",
+        "train.log_every=5",
+        "model.contextual.logvar_bound=4",
+    ],
+    # Item 5: E trained end to end (no cache) at the same 160-pixel crop, paper's gradient path.
+    "e2e-hc-linear-grad": [
+        *HYPERCOLUMN,
+        "model.neck.standardize=true",
+        "model.neck.kind=linear",
+        "model.neck.statistics_images=60",
+        "model.detach_generator_input=false",
+        "model.backbone.freeze=false",
+        "feature_cache.enabled=false",
+        "train.log_every=5",
+    ],
 }
 
 

@@ -201,3 +201,25 @@ def test_training_step_logs_the_gradient_norms_it_applied():
     assert log["grad_norm_generator"] == pytest.approx(norm(optimizers.generator), rel=1e-5)
     assert log["grad_norm_segmentation"] > 0.0
     assert {"logvar_mean", "logvar_max", "feature_norm"} <= set(log)
+
+
+def test_grad_clip_bounds_the_update_of_backbone_and_cm():
+    def change(grad_clip):
+        model, replicas, optimizers = _setup(lr=0.1, weight_decay=0.0)
+        parts = [
+            *model.encoder.backbone.parameters(),
+            *model.encoder.contextual_module.parameters(),
+        ]
+        before = [p.detach().clone() for p in parts]
+        images, labels = _batch()
+        log = training_step(replicas, optimizers, images, labels, LossConfig(), grad_clip=grad_clip)
+        moved = torch.sqrt(sum(((p - b) ** 2).sum() for p, b in zip(parts, before, strict=True)))
+        return float(moved), log["grad_norm_segmentation"]
+
+    free, norm = change(0.0)
+    clipped, norm_clipped = change(1e-3)
+    assert norm == pytest.approx(norm_clipped)  # the log shows the norm before clipping
+    assert norm > 1e-2
+    assert free > 10 * clipped
+    # SGD's first step moves by lr * gradient: the clipped gradient has norm 1e-3.
+    assert clipped == pytest.approx(0.1 * 1e-3, rel=0.05)

@@ -97,6 +97,7 @@ class TrainConfig:
     # run, configs/*_finetune.yaml: G and D at 5e-5 against 2e-4 / 2.5e-4, E and CM frozen).
     alternation_lr_factor: float = 1.0  # G and the heads (C + D)
     alternation_backbone_lr_factor: float = 1.0  # E and the CM; 0 freezes them
+    grad_clip: float = 0.0  # > 0: clip the gradient norm of E+CM and of G, each; 0 = off
     amp: str = ""  # "" | bf16 | fp16 (GPU only)
     num_workers: int = 0
     log_every: int = 20

@@ -109,4 +109,5 @@ class CaGNetMethod(Method):
             use_discriminator=config.model.use_discriminator,
             detach_generator_input=config.model.detach_generator_input,
             precision=inputs.precision,
+            grad_clip=config.train.grad_clip,
         )

@@ -41,6 +41,10 @@ class ContextualModuleConfig:
     selector: str = "pixel"
     mask_center: bool = False
     parallel: bool = False
+    # logvar = b * tanh(raw / b) when > 0 (smooth, exp(logvar) <= e^b); 0: the hard clamp to
+    # [-10, 10]. With L_REC through z, logvar ran into the clamp and the CM's gradient norm
+    # grew 100 -> 7e5 before NaN (benchmarks/RESULTS.md, issue 9, item 2).
+    logvar_bound: float = 0.0
 
 
 class ContextOutput(NamedTuple):
@@ -115,7 +119,11 @@ class ContextualModule(nn.Module):
             [m * weights[:, k : k + 1] for k, m in enumerate(context_maps)], dim=1
         )  # (B, S*l, h, w)
         mu, logvar = self.to_distribution(weighted).chunk(2, dim=1)
-        logvar = logvar.clamp(-10.0, 10.0)  # keeps exp(logvar) finite early in training
+        bound = self.config.logvar_bound
+        if bound > 0:
+            logvar = bound * torch.tanh(logvar / bound)
+        else:
+            logvar = logvar.clamp(-10.0, 10.0)  # keeps exp(logvar) finite early in training
         if self.training:
             z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
         else:

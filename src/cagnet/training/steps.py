@@ -99,17 +99,28 @@ def _minimise(
     terms: dict[str, tuple[float, torch.Tensor]],
     precision: "Precision",
     *optimizers: torch.optim.Optimizer | None,
+    grad_clip: float = 0.0,
 ) -> list[float]:
     """Backpropagate the weighted sum and step ``optimizers``; nothing when every weight is 0.
 
+    Args:
+        grad_clip: > 0: each optimizer's gradients are scaled to at most this norm first.
+
     Returns:
-        Each optimizer's gradient norm before its step (0 for None or nothing done).
+        Each optimizer's gradient norm before its step and any clipping (0 for None).
     """
     total = _weighted(terms)
     if total is None:
         return [0.0] * len(optimizers)
     precision.backward(total)
     norms = [gradient_norm(optimizer) for optimizer in optimizers]
+    if grad_clip > 0:
+        for optimizer in optimizers:
+            if optimizer is not None:
+                if precision.scaler is not None:
+                    precision.scaler.unscale_(optimizer)
+                parameters = [p for group in optimizer.param_groups for p in group["params"]]
+                torch.nn.utils.clip_grad_norm_(parameters, grad_clip)
     for optimizer in optimizers:
         if optimizer is not None:
             precision.step(optimizer)
@@ -147,12 +158,14 @@ def training_step(
     use_discriminator: bool = True,
     detach_generator_input: bool = False,
     precision: Precision = FLOAT32,
+    grad_clip: float = 0.0,
 ) -> dict[str, float]:
     """One training step on real features.
 
     Args:
         images: (B, 3, H, W) normalised.
         labels: (B, H, W) training labels: seen classes or IGNORE_INDEX, never an unseen class.
+        grad_clip: > 0: the gradient norms of E+CM and of G are clipped to it in step 2.
 
     Returns:
         Named scalar losses and diagnostics for the log.
@@ -237,6 +250,7 @@ def training_step(
         precision,
         optimizers.segmentation,
         optimizers.generator if fake is not None else None,
+        grad_clip=grad_clip,
     )
     precision.update()
     _zero(optimizers.heads)  # step 2 left gradients on the heads; they are not applied

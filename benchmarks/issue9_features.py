@@ -224,13 +224,16 @@ def command_table(args: argparse.Namespace) -> None:
             lines.append(f"| F per 480x360 image, {name} | {value:.3f} |")
         for name, value in cost["steps"].items():
             lines.append(f"| one CaGNet training step, {name} | {value:.3f} |")
-    rows = []
+    rows, used = [], set()
     for timing_file in sorted(args.output.glob("*/timing.json")):
         timing = json.loads(timing_file.read_text())
         run_dir = timing_file.parent
+        used.add(timing["variant"])
         metrics_file = run_dir / "metrics.json"
         metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
-        scores = metrics.get("metrics", metrics)
+        scores = {"hiou": metrics.get("hiou")}
+        for part in ("seen", "unseen"):
+            scores[f"{part}_miou"] = metrics.get(part, {}).get("miou")
         config = load(VARIANTS[timing["variant"]] + timing["extra"])
         iterations = config.train.iterations
         rows.append(
@@ -239,7 +242,8 @@ def command_table(args: argparse.Namespace) -> None:
                 f"{scores[k]:.4f}" if isinstance(scores.get(k), float) else "-"
                 for k in ("hiou", "seen_miou", "unseen_miou")
             )
-            + f" | {timing['cpu_s']:.0f} | {timing['cpu_s'] / iterations:.3f} | "
+            + f" | {timing['wall_s']:.0f} | {timing['cpu_s']:.0f} | "
+            + f"{timing['cpu_s'] / iterations:.3f} | "
             + f"{_nonfinite(run_dir) or 'no'} |"
         )
     if rows:
@@ -250,9 +254,15 @@ def command_table(args: argparse.Namespace) -> None:
             "pedestrian; CPU-s per iteration includes the cache read, statistics and the "
             "final evaluation):",
             "",
-            "| variant | seed | hIoU | seen mIoU | unseen mIoU | CPU-s | CPU-s / it | NaN at |",
-            "|---|---|---|---|---|---|---|---|",
+            "| variant | seed | hIoU | seen mIoU | unseen mIoU | wall s | CPU-s | CPU-s / it "
+            "| NaN at |",
+            "|---|---|---|---|---|---|---|---|---|",
             *rows,
+            "",
+            "Variants (overrides of `configs/camvid.yaml`, besides dataset.root and "
+            "feature_cache.folder):",
+            "",
+            *(f"- {name}: `{' '.join(VARIANTS[name]) or '(none)'}`" for name in sorted(used)),
         ]
     update_section(
         SECTION,

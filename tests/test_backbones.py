@@ -67,6 +67,7 @@ def test_registry_names() -> None:
         "deeplabv2_resnet101",
         "deeplabv3plus_resnet101",
         "efficientnet_lite0",
+        "efficientnet_lite0_hypercolumn",
     }
 
 

@@ -93,3 +93,18 @@ def test_residual_attention():
     features = torch.tensor([[[[2.0]]]])
     code = torch.tensor([[[[0.0]]]])
     assert residual_attention(features, code).item() == pytest.approx(3.0)
+
+
+def test_logvar_bound_is_smooth_and_keeps_the_variance_below_e_to_the_bound():
+    torch.manual_seed(0)
+    features = torch.randn(1, 4, 6, 6) * 50.0  # large inputs drive logvar far out
+    bounded = ContextualModule(4, ContextualModuleConfig(logvar_bound=2.0)).eval()
+    clamped = ContextualModule(4, ContextualModuleConfig()).eval()
+    clamped.load_state_dict(bounded.state_dict())
+    logvar = bounded(features).logvar
+    raw = clamped(features).logvar
+    assert raw.abs().max() > 2.0  # without the bound it leaves [-2, 2]
+    assert logvar.abs().max() <= 2.0
+    inside = raw.abs() < 10.0  # where the clamp did not cut
+    expected = 2.0 * torch.tanh(raw / 2.0)
+    torch.testing.assert_close(logvar[inside], expected[inside], atol=1e-4, rtol=0)

@@ -16,7 +16,7 @@ from cagnet.training.label_maps import sample_generation_labels
 from cagnet.training.loop import train
 from cagnet.training.optim import build_optimizers
 from cagnet.training.schedule import FINETUNING, TRAINING, parse_ratio, phase
-from cagnet.training.steps import Replicas, finetuning_step, training_step
+from cagnet.training.steps import Precision, Replicas, finetuning_step, training_step
 
 SEEN, UNSEEN = (0, 1, 2), (3, 4)
 
@@ -218,3 +218,41 @@ def test_a_zero_backbone_factor_freezes_backbone_and_cm_in_alternating_training_
         assert all(torch.equal(a, b) for a, b in zip(old, part.parameters(), strict=True))
     heads_after = list(model.heads.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(heads_before, heads_after, strict=True))
+
+
+def test_training_step_logs_the_gradient_norms_it_applied():
+    model, replicas, optimizers = _setup(lr=0.1)
+    images, labels = _batch()
+    log = training_step(replicas, optimizers, images, labels, LossConfig())
+
+    def norm(optimizer):  # the step leaves E's, CM's and G's gradients in place
+        grads = [p.grad for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+        return float(torch.sqrt(sum(g.pow(2).sum() for g in grads)))
+
+    assert log["grad_norm_segmentation"] == pytest.approx(norm(optimizers.segmentation), rel=1e-5)
+    assert log["grad_norm_generator"] == pytest.approx(norm(optimizers.generator), rel=1e-5)
+    assert log["grad_norm_segmentation"] > 0.0
+    assert {"logvar_mean", "logvar_max", "feature_norm"} <= set(log)
+
+
+def test_grad_clip_bounds_the_update_of_backbone_and_cm():
+    def change(grad_clip):
+        model, replicas, optimizers = _setup(lr=0.1, weight_decay=0.0)
+        parts = [
+            *model.encoder.backbone.parameters(),
+            *model.encoder.contextual_module.parameters(),
+        ]
+        before = [p.detach().clone() for p in parts]
+        images, labels = _batch()
+        precision = Precision(None, None, grad_clip)  # train.grad_clip reaches the steps here
+        log = training_step(replicas, optimizers, images, labels, LossConfig(), precision=precision)
+        moved = torch.sqrt(sum(((p - b) ** 2).sum() for p, b in zip(parts, before, strict=True)))
+        return float(moved), log["grad_norm_segmentation"]
+
+    free, norm = change(0.0)
+    clipped, norm_clipped = change(1e-3)
+    assert norm == pytest.approx(norm_clipped)  # the log shows the norm before clipping
+    assert norm > 1e-2
+    assert free > 10 * clipped
+    # SGD's first step moves by lr * gradient: the clipped gradient has norm 1e-3.
+    assert clipped == pytest.approx(0.1 * 1e-3, rel=0.05)

@@ -19,6 +19,7 @@ from cagnet.data.synthetic import SyntheticConfig
 from cagnet.errors import ConfigError
 from cagnet.models.backbones import BackboneConfig
 from cagnet.models.contextual_module import ContextualModuleConfig
+from cagnet.models.neck import NeckConfig
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class ModelConfig:
 
     method: str = "cagnet"
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    neck: NeckConfig = field(default_factory=NeckConfig)  # standardise / project F, trainable
     contextual: ContextualModuleConfig = field(default_factory=ContextualModuleConfig)
     use_contextual_module: bool = True
     use_generator: bool = True

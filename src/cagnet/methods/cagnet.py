@@ -13,6 +13,7 @@ from cagnet.models.cagnet import CaGNet, ContextEncoder
 from cagnet.models.contextual_module import ContextualModule
 from cagnet.models.generator import Generator
 from cagnet.models.heads import SharedHeads
+from cagnet.models.neck import build_neck
 from cagnet.training import distributed
 from cagnet.training.optim import build_optimizers, set_learning_rates
 from cagnet.training.schedule import FINETUNING, TRAINING, alternating, phase
@@ -23,13 +24,14 @@ def build_cagnet(config: Config, embeddings: torch.Tensor) -> CaGNet:
     """CaGNet with its parts switched on or off by ``config.model`` (Tables 2-4 switches)."""
     model_config = config.model
     backbone = build_backbone(model_config.backbone)
-    channels = backbone.out_channels
+    neck = build_neck(backbone.out_channels, model_config.neck)
+    channels = backbone.out_channels if neck is None else neck.out_channels
     contextual = (
         ContextualModule(channels, model_config.contextual)
         if model_config.use_contextual_module
         else None
     )
-    encoder = ContextEncoder(backbone, contextual, residual=model_config.residual)
+    encoder = ContextEncoder(backbone, contextual, residual=model_config.residual, neck=neck)
     generator = (
         Generator(
             latent_dim=channels,

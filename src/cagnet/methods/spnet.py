@@ -21,6 +21,7 @@ from cagnet.data.transforms import downsample_labels
 from cagnet.methods.base import Method, StepInputs
 from cagnet.models.backbones import build_backbone
 from cagnet.models.cagnet import ContextEncoder
+from cagnet.models.neck import build_neck
 from cagnet.models.pixelwise import to_pixels
 from cagnet.models.spnet import SPNet
 from cagnet.training import distributed
@@ -53,8 +54,11 @@ class SPNetReplicas(NamedTuple):
 def build_spnet(config: Config, embeddings: torch.Tensor) -> SPNet:
     """E from ``model.backbone``, a projection l -> d, and the (K, d) embeddings as a buffer."""
     backbone = build_backbone(config.model.backbone)
-    projection = nn.Linear(backbone.out_channels, embeddings.shape[1])
-    return SPNet(ContextEncoder(backbone, None, residual=False), projection, embeddings)
+    encoder = ContextEncoder(
+        backbone, None, residual=False, neck=build_neck(backbone.out_channels, config.model.neck)
+    )
+    projection = nn.Linear(encoder.feature_dim, embeddings.shape[1])
+    return SPNet(encoder, projection, embeddings)
 
 
 def labelled_pixels(

@@ -37,6 +37,7 @@ from cagnet.methods.spnet import OptimizedParts, labelled_pixels, step_updated
 from cagnet.models.backbones import build_backbone
 from cagnet.models.cagnet import ContextEncoder
 from cagnet.models.generator import Generator
+from cagnet.models.neck import build_neck
 from cagnet.models.zs3net import ZS3Net
 from cagnet.training import distributed
 from cagnet.training.optim import build_optimizers, set_learning_rates
@@ -92,7 +93,10 @@ def build_zs3net(config: Config, embeddings: torch.Tensor) -> ZS3Net:
     """E from ``model.backbone``, C over all K classes and the GMMN G of ``config.zs3net``."""
     zs3 = config.zs3net
     backbone = build_backbone(config.model.backbone)
-    channels = backbone.out_channels
+    encoder = ContextEncoder(
+        backbone, None, residual=False, neck=build_neck(backbone.out_channels, config.model.neck)
+    )
+    channels = encoder.feature_dim
     generator = Generator(
         latent_dim=zs3.noise_dim,
         embedding_dim=embeddings.shape[1],
@@ -105,7 +109,7 @@ def build_zs3net(config: Config, embeddings: torch.Tensor) -> ZS3Net:
             nn.init.xavier_uniform_(layer.weight)
             nn.init.constant_(layer.bias, 0.01)
     classifier = nn.Linear(channels, embeddings.shape[0])
-    return ZS3Net(ContextEncoder(backbone, None, residual=False), classifier, generator, embeddings)
+    return ZS3Net(encoder, classifier, generator, embeddings)
 
 
 def segmentation_step(

@@ -9,6 +9,7 @@ from cagnet.models.backbones.base import Backbone
 from cagnet.models.contextual_module import ContextOutput, ContextualModule, residual_attention
 from cagnet.models.generator import Generator
 from cagnet.models.heads import SharedHeads
+from cagnet.models.neck import Neck
 from cagnet.models.pixelwise import apply_to_map
 
 
@@ -30,26 +31,35 @@ class ContextEncoder(nn.Module):
     """E followed by CM: the part of the segmentation network that makes X.
 
     Args:
-        backbone: E.
+        backbone: E (or its frozen part, when a neck follows).
         contextual_module: CM, or None (Table 2 rows without CM).
         residual: X = F + F * sigmoid(Z) when True; X = F ("w/o residual") when False.
+        neck: standardisation and/or a trainable projection after the backbone
+            (``cagnet.models.neck``); F is its output. None: F is the backbone's.
     """
 
     def __init__(
-        self, backbone: Backbone, contextual_module: ContextualModule | None, residual: bool = True
+        self,
+        backbone: Backbone,
+        contextual_module: ContextualModule | None,
+        residual: bool = True,
+        neck: Neck | None = None,
     ):
         super().__init__()
         self.backbone = backbone
+        self.neck = neck
         self.contextual_module = contextual_module
         self.residual = residual and contextual_module is not None
 
     @property
     def feature_dim(self) -> int:
-        return self.backbone.out_channels
+        return self.backbone.out_channels if self.neck is None else self.neck.out_channels
 
     def forward(self, images: torch.Tensor) -> Encoded:
-        """Args: images (B, 3, H, W), ImageNet-normalised."""
+        """Args: images (B, 3, H, W), ImageNet-normalised (or cached backbone features)."""
         backbone_features = self.backbone(images)
+        if self.neck is not None:
+            backbone_features = self.neck(backbone_features)
         if self.contextual_module is None:
             return Encoded(backbone_features, backbone_features, None)
         context = self.contextual_module(backbone_features)

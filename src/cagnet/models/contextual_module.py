@@ -43,6 +43,10 @@ class ContextualModuleConfig:
     parallel: bool = False
     # |logvar| is clamped to this (the paper does not clamp); 0 = no clamp.
     logvar_clamp: float = 10.0
+    # logvar = b * tanh(raw / b) when > 0 (smooth, exp(logvar) <= e^b; replaces the clamp). With
+    # L_REC through z, logvar ran into the clamp and the CM's gradient norm grew 100 -> 7e5
+    # before NaN (benchmarks/RESULTS.md, issue 9, item 2).
+    logvar_bound: float = 0.0
 
 
 class ContextOutput(NamedTuple):
@@ -117,8 +121,11 @@ class ContextualModule(nn.Module):
             [m * weights[:, k : k + 1] for k, m in enumerate(context_maps)], dim=1
         )  # (B, S*l, h, w)
         mu, logvar = self.to_distribution(weighted).chunk(2, dim=1)
-        if self.config.logvar_clamp > 0:  # keeps exp(logvar) finite early in training
-            logvar = logvar.clamp(-self.config.logvar_clamp, self.config.logvar_clamp)
+        bound, clamp = self.config.logvar_bound, self.config.logvar_clamp
+        if bound > 0:
+            logvar = bound * torch.tanh(logvar / bound)
+        elif clamp > 0:  # keeps exp(logvar) finite early in training
+            logvar = logvar.clamp(-clamp, clamp)
         if self.training:
             z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
         else:

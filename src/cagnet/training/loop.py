@@ -31,6 +31,7 @@ from cagnet.training.checkpoint import (
     save_checkpoint,
 )
 from cagnet.training.collapse import SpreadWatch
+from cagnet.training.feature_statistics import fit_standardizer
 from cagnet.training.interrupt import StopRequests, TrainingInterrupted
 from cagnet.training.logger import MetricLogger
 from cagnet.training.plateau import Plateau
@@ -202,11 +203,14 @@ def _train_in_folder(
         restore_model_only(model, load_checkpoint(init_from), str(init_from))
     if config.feature_cache.enabled:  # E frozen: read its outputs from the cache from now on
         data = use_feature_cache(model, data, config, device, progress and context.is_main)
+    resuming = (folder / CHECKPOINT_NAME).is_file() or bool(numbered_checkpoints(folder))
+    if not resuming and init_from is None:  # otherwise the checkpoint carries them
+        fit_standardizer(model, data.train, config.model.neck.statistics_images, device)
     optimizers = method.build_optimizers(model, config)
     named_optimizers = optimizers._asdict()
     plateau = Plateau.from_config(config.train)  # None with the poly schedule
     start = 0
-    if (folder / CHECKPOINT_NAME).is_file() or numbered_checkpoints(folder):
+    if resuming:
         payload, _ = load_newest_good(folder)
         start = restore(payload, model, named_optimizers, precision.scaler, str(folder))
         if plateau is not None and "plateau" in payload:

@@ -21,6 +21,7 @@ def build_optimizers(model: CaGNet, config: TrainConfig) -> Optimizers:
     """
     groups = [
         {"params": _trainable(model.encoder.backbone), "base_lr": config.lr},
+        {"params": _trainable(getattr(model.encoder, "neck", None)), "base_lr": config.lr},
         {
             "params": _trainable(model.encoder.contextual_module),
             "base_lr": config.lr * config.lr_contextual_multiplier,

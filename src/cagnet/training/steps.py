@@ -93,24 +93,43 @@ def _weighted(terms: dict[str, tuple[float, torch.Tensor]]) -> torch.Tensor | No
     return total
 
 
+def gradient_norm(optimizer: torch.optim.Optimizer | None) -> float:
+    """The L2 norm of every gradient ``optimizer`` would apply (0 without gradients)."""
+    grads = [
+        p.grad
+        for group in ([] if optimizer is None else optimizer.param_groups)
+        for p in group["params"]
+        if p.grad is not None
+    ]
+    return float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))) if grads else 0.0
+
+
 def _minimise(
     terms: dict[str, tuple[float, torch.Tensor]],
     precision: "Precision",
     *optimizers: torch.optim.Optimizer | None,
-) -> None:
-    """Backpropagate the weighted sum and step ``optimizers``; nothing when every weight is 0."""
+) -> list[float]:
+    """Backpropagate the weighted sum and step ``optimizers``; nothing when every weight is 0.
+
+    Clipping (``train.grad_clip``) happens in ``precision.step``, for every optimiser step.
+
+    Returns:
+        Each optimizer's gradient norm before its step and any clipping (0 for None).
+    """
     total = _weighted(terms)
     if total is None:
-        return
+        return [0.0] * len(optimizers)
     try:
         precision.backward(total)
     except NonFiniteError as error:
         bad = [n for n, (w, v) in terms.items() if w != 0.0 and not bool(torch.isfinite(v))]
         term = f"loss term {', '.join(bad)}" if bad else error.term
         raise NonFiniteError(f"{term} is not finite ({error})", term=term) from None
+    norms = [gradient_norm(optimizer) for optimizer in optimizers]
     for optimizer in optimizers:
         if optimizer is not None:
             precision.step(optimizer)
+    return norms
 
 
 def _zero(*optimizers: torch.optim.Optimizer | None) -> None:
@@ -150,6 +169,7 @@ def training_step(
     Args:
         images: (B, 3, H, W) normalised.
         labels: (B, H, W) training labels: seen classes or IGNORE_INDEX, never an unseen class.
+        precision: autocast, gradient scaling and clipping (``train.grad_clip``) of every step.
 
     Returns:
         Named scalar losses and diagnostics for the log.
@@ -230,7 +250,7 @@ def training_step(
         mu = to_pixels(context.mu)[labelled].float()
         logvar = to_pixels(context.logvar)[labelled].float()
         terms["kl"] = (config.kl_weight, losses.kl_loss(mu, logvar))
-    _minimise(
+    segmentation_norm, generator_norm = _minimise(
         terms,
         precision,
         optimizers.segmentation,
@@ -245,6 +265,12 @@ def training_step(
     if context is not None:
         # Spread of mu across pixels: ~0 means z carries no per-pixel context.
         log["mu_spread"] = float(mu.detach().std(dim=0).mean()) if num_real > 1 else 0.0
+        log["logvar_mean"] = float(logvar.detach().mean())
+        log["logvar_max"] = float(logvar.detach().abs().max()) if num_real else 0.0
+    # Gradient norms of E + CM and of G in step 2 (scaled by the fp16 scaler, if any).
+    log["grad_norm_segmentation"] = segmentation_norm
+    log["grad_norm_generator"] = generator_norm
+    log["feature_norm"] = float(real.detach().norm(dim=1).mean()) if num_real else 0.0
     if adversarial:
         log["d_real"] = float(realness[:num_real].mean().detach())
         log["d_fake"] = float(realness[num_real:].mean().detach())

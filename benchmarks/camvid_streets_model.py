@@ -10,6 +10,10 @@ benchmarks/RESULTS.md, section "Shipped model camvid-streets (issue 10)".
         --root ../shared/datasets/camvid --run-dir runs/camvid-streets \
         --set feature_cache.folder=/work/feature_cache
 
+The faster ``camvid-streets-fast`` (hypercolumn features, linear neck to 256 channels) is the
+same script with ``--output src/cagnet/models_zoo/camvid-streets-fast.cagnet.pt --set
+name=camvid-streets-fast`` and the overrides in src/cagnet/models_zoo/README.md.
+
 Time on the shared 2-core machine: ~7 CPU-min for the feature cache once, then ~5 CPU-min.
 """
 

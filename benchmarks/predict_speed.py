@@ -3,8 +3,8 @@
     OMP_NUM_THREADS=1 python benchmarks/predict_speed.py \
         --images ../shared/datasets/camvid/images/val
 
-Prints a Markdown block for benchmarks/RESULTS.md. Also counts the multiply-adds of E and of
-the CM on one 480x360 image (torch's FlopCounterMode: FLOP / 2).
+Prints a Markdown block for benchmarks/RESULTS.md. Also counts the multiply-adds of E, of the
+neck (when the model has one) and of the CM on one 480x360 image (FlopCounterMode: FLOP / 2).
 """
 
 import argparse
@@ -57,7 +57,13 @@ def main() -> None:
     model = segmenter.model
     image = torch.zeros(1, 3, *arrays[0].shape[:2])
     backbone = gmac(model.encoder.backbone, image)
-    features = model.encoder.backbone(image)
+    with torch.no_grad():
+        features = model.encoder.backbone(image)
+    neck = model.encoder.neck
+    neck_gmac = gmac(neck, features) if neck is not None else 0.0
+    if neck is not None:
+        with torch.no_grad():
+            features = neck(features)
     contextual = model.encoder.contextual_module
     cm = gmac(contextual, features) if contextual is not None else 0.0
     print(
@@ -68,7 +74,7 @@ def main() -> None:
         f"steady state, {len(timed)} images | {per_image:.3f} s/image wall, "
         f"{cpu_per_image:.3f} CPU-s/image | <= 0.5 s |\n"
         f"\nMultiply-adds per {arrays[0].shape[1]}x{arrays[0].shape[0]} image: "
-        f"E {backbone:.2f} GMAC, CM {cm:.2f} GMAC."
+        f"E {backbone:.2f} GMAC, neck {neck_gmac:.2f} GMAC, CM {cm:.2f} GMAC."
     )
 
 

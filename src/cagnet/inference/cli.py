@@ -133,7 +133,9 @@ def add_predict_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("inputs", nargs="+", help="image files, folders or glob patterns")
     parser.add_argument(
-        "--model", required=True, help="a model file (cagnet export-model) or 'camvid-streets'"
+        "--model",
+        required=True,
+        help="a model file (cagnet export-model), 'camvid-streets' or 'camvid-streets-fast'",
     )
     parser.add_argument(
         "--classes", help="comma-separated class names (default: the model's own classes)"

@@ -27,7 +27,7 @@ from cagnet.inference.adapt import (
 from cagnet.inference.export import build_model
 from cagnet.inference.model_file import ModelFile, ModelFileError, load_model_file
 
-SHIPPED_MODELS = ("camvid-streets",)
+SHIPPED_MODELS = ("camvid-streets", "camvid-streets-fast")
 ImageInput = str | Path | Image.Image | np.ndarray
 
 

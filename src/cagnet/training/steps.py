@@ -68,13 +68,18 @@ class Precision(NamedTuple):
         (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
         guards.require_finite(loss, "the loss")
 
-    def step(self, optimizer: torch.optim.Optimizer) -> None:
-        """Check (and clip) the gradient norm, then step; NonFiniteError before a bad step."""
-        guards.clip_gradients(optimizer, self.grad_clip, self.scaler)
+    def step(self, optimizer: torch.optim.Optimizer) -> float:
+        """Check (and clip) the gradient norm, then step; NonFiniteError before a bad step.
+
+        Returns:
+            The gradient norm before clipping (unscaled), for the log.
+        """
+        norm = guards.clip_gradients(optimizer, self.grad_clip, self.scaler)
         if self.scaler is not None:
             self.scaler.step(optimizer)
         else:
             optimizer.step()
+        return norm
 
     def update(self) -> None:
         if self.scaler is not None:
@@ -91,17 +96,6 @@ def _weighted(terms: dict[str, tuple[float, torch.Tensor]]) -> torch.Tensor | No
         if weight != 0.0:
             total = weight * value if total is None else total + weight * value
     return total
-
-
-def gradient_norm(optimizer: torch.optim.Optimizer | None) -> float:
-    """The L2 norm of every gradient ``optimizer`` would apply (0 without gradients)."""
-    grads = [
-        p.grad
-        for group in ([] if optimizer is None else optimizer.param_groups)
-        for p in group["params"]
-        if p.grad is not None
-    ]
-    return float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))) if grads else 0.0
 
 
 def _minimise(
@@ -125,11 +119,8 @@ def _minimise(
         bad = [n for n, (w, v) in terms.items() if w != 0.0 and not bool(torch.isfinite(v))]
         term = f"loss term {', '.join(bad)}" if bad else error.term
         raise NonFiniteError(f"{term} is not finite ({error})", term=term) from None
-    norms = [gradient_norm(optimizer) for optimizer in optimizers]
-    for optimizer in optimizers:
-        if optimizer is not None:
-            precision.step(optimizer)
-    return norms
+    # The norms come from the guard's check in precision.step: computed once per step.
+    return [0.0 if optimizer is None else precision.step(optimizer) for optimizer in optimizers]
 
 
 def _zero(*optimizers: torch.optim.Optimizer | None) -> None:

@@ -6,9 +6,8 @@ The file takes ``images`` (B, 3, H, W) float32 RGB in [0, 1] (not normalised) an
 """
 
 import copy
+import io
 import json
-import os
-import tempfile
 import time
 import types
 import warnings
@@ -21,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cagnet.atomic import atomic_write_bytes
 from cagnet.errors import CagnetError
 
 INPUT_NAME, OUTPUT_NAME = "images", "scores"
@@ -81,37 +81,27 @@ def export_network(
     """
     import onnx
 
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
     sample = torch.rand(1, 3, *sample_size)
     axes = {0: "batch", 2: "height", 3: "width"}
-    handle, temporary = tempfile.mkstemp(
-        dir=output.parent, prefix=f".{output.name}.", suffix=".tmp"
-    )
-    os.close(handle)
-    try:
-        with warnings.catch_warnings():  # the TorchScript exporter: no onnxscript needed
-            warnings.simplefilter("ignore", category=DeprecationWarning)
-            warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
-            torch.onnx.export(
-                traceable_copy(network),
-                (sample,),
-                temporary,
-                dynamo=False,
-                input_names=[INPUT_NAME],
-                output_names=[OUTPUT_NAME],
-                dynamic_axes={INPUT_NAME: axes, OUTPUT_NAME: axes},
-                opset_version=OPSET,
-            )
-        proto = onnx.load(temporary)
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = "class_names", json.dumps(list(class_names))
-        onnx.checker.check_model(proto)
-        onnx.save(proto, temporary)
-        os.replace(temporary, output)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    exported = io.BytesIO()
+    with warnings.catch_warnings():  # the TorchScript exporter: no onnxscript needed
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
+        torch.onnx.export(
+            traceable_copy(network),
+            (sample,),
+            exported,
+            dynamo=False,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: axes, OUTPUT_NAME: axes},
+            opset_version=OPSET,
+        )
+    proto = onnx.load_from_string(exported.getvalue())
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = "class_names", json.dumps(list(class_names))
+    onnx.checker.check_model(proto)
+    output = atomic_write_bytes(Path(output), proto.SerializeToString())
     return output
 
 

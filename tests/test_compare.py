@@ -105,6 +105,27 @@ def test_bar_chart_png_has_the_expected_size(compared):
     assert chart_size(7) == (90 + 150 * 7, 460)  # wider with more variants
 
 
+def test_without_matplotlib_the_report_links_no_chart_and_no_stale_chart_is_left(
+    compared, monkeypatch
+):
+    import sys
+
+    from cagnet import plots
+
+    tmp_path, output = compared
+    config = load_config(DEMO, small_overrides(tmp_path))
+    assert "](results.png)" in (output / "results.md").read_text()
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    monkeypatch.setattr(plots, "_skip_said", False)
+    compare(config, VARIANTS, SEEDS, output, progress=False)
+    text = (output / "results.md").read_text()
+    assert "results.png" not in text and "matplotlib is not installed" in text
+    assert not (output / "results.png").exists()  # the earlier chart showed older numbers
+    monkeypatch.undo()
+    compare(config, VARIANTS, SEEDS, output, progress=False)  # drawn again for the next tests
+    assert (output / "results.png").is_file()
+
+
 def test_rerun_skips_finished_runs_without_touching_them(compared, capsys):
     tmp_path, output = compared
     folders = sorted(p for p in (output / "runs").glob("*/*"))

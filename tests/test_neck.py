@@ -10,7 +10,7 @@ from helpers import small_overrides
 from cagnet.config import load_config
 from cagnet.errors import ConfigError
 from cagnet.models.backbones import BackboneConfig, build_backbone
-from cagnet.models.neck import LiteASPP, Neck, NeckConfig, build_neck
+from cagnet.models.neck import LiteASPP, Neck, NeckConfig, PrincipalProjection, build_neck
 from cagnet.training.checkpoint import load_checkpoint
 from cagnet.training.feature_statistics import channel_statistics, statistics_indices
 from cagnet.training.loop import load_trained_model, train
@@ -28,7 +28,7 @@ needs_efficientnet = pytest.mark.skipif(
 def test_no_neck_without_options_and_shapes_of_each_kind():
     assert build_neck(8, NeckConfig()) is None
     features = torch.randn(2, 8, 5, 7)
-    for kind, channels in (("none", 8), ("linear", 6), ("aspp", 6)):
+    for kind, channels in (("none", 8), ("linear", 6), ("aspp", 6), ("pca", 6)):
         neck = Neck(8, NeckConfig(standardize=True, kind=kind, channels=6))
         assert neck.out_channels == channels
         assert neck(features).shape == (2, channels, 5, 7)
@@ -94,6 +94,45 @@ def test_training_fits_statistics_trains_the_neck_on_cached_features_and_saves_b
     group = optimizers.segmentation.param_groups[0]
     assert any(p is model.encoder.neck.projection.weight for p in group["params"])
     assert group["base_lr"] == config.train.lr
+
+
+def test_principal_projection_keeps_the_directions_of_largest_variance():
+    torch.manual_seed(0)
+    # 3 channels; almost all variance along (1, 1, 0) / sqrt(2), little along the third axis.
+    direction = torch.tensor([1.0, 1.0, 0.0]) / 2**0.5
+    pixels = torch.randn(4000, 1) * 5 * direction + torch.randn(4000, 3) * 0.1
+    covariance = torch.cov(pixels.T)
+    projection = PrincipalProjection(3, 1)
+    share = projection.set_components(covariance)
+    assert bool(projection.fitted) and share > 0.99
+    assert abs(float(projection.components[0] @ direction)) > 0.999
+    projected = projection(pixels.T.reshape(1, 3, 40, 100))
+    assert projected.shape == (1, 1, 40, 100)
+    with pytest.raises(ConfigError, match="at most the backbone's 3 channels"):
+        PrincipalProjection(3, 4)
+
+
+def test_training_fits_the_principal_projection_of_the_standardised_features(tmp_path):
+    overrides = small_overrides(tmp_path, iterations=2) + [
+        "augment.scale_range=[1.0,1.0]",
+        "model.backbone.freeze=true",
+        "model.neck.standardize=true",
+        "model.neck.kind=pca",
+        "model.neck.channels=5",
+        "feature_cache.enabled=true",
+        f"feature_cache.folder={tmp_path / 'cache'}",
+    ]
+    config = load_config(None, overrides)
+    result = train(config, run_dir=tmp_path / "run", progress=False)
+    model = load_trained_model(config, result.run_dir / "checkpoint.pt", torch.device("cpu"))[0]
+    neck = model.encoder.neck
+    assert model.encoder.feature_dim == 5 and bool(neck.projection.fitted)
+    components = neck.projection.components
+    torch.testing.assert_close(components @ components.T, torch.eye(5), atol=1e-5, rtol=0)
+    optimizers = build_optimizers(model, config.train)
+    params = [p for g in optimizers.segmentation.param_groups for p in g["params"]]
+    assert not any(p is components for p in params)  # a buffer, never trained
+    assert components.abs().sum() > 0 and not torch.allclose(components, torch.eye(16)[:5])
 
 
 @needs_efficientnet

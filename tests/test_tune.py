@@ -30,6 +30,16 @@ def test_grid_is_the_product_of_the_lists_and_keeps_bracketed_values_whole():
             parse_seeds(wrong)
 
 
+def test_linked_keys_change_together_and_a_part_count_mismatch_is_refused():
+    assert parse_grid(["i&p=450&226,1800&1000", "e=[a,b]"]) == [
+        ("i=450", "p=226", "e=[a,b]"),
+        ("i=1800", "p=1000", "e=[a,b]"),
+    ]
+    for wrong in (["i&p=450"], ["i&p=1&2&3"], ["i&=1&2"], ["i&p=1&"], ["i&i=1&2"]):
+        with pytest.raises(ConfigError):
+            parse_grid(wrong)
+
+
 def test_the_best_mean_over_seeds_is_chosen_and_every_run_is_tabled(tmp_path, monkeypatch):
     # config 0 has the best single run (0.9) but config 1 the best mean: the mean decides.
     hious = {

@@ -111,8 +111,9 @@ def _seeds(group: Sequence[RunRecord]) -> str:
     return ", ".join(str(r.seed) for r in group)
 
 
-def results_markdown(comparison: Comparison, command: str) -> str:
-    """results.md: header (command, wall time), the Table 1 layout and the before/after block."""
+def results_markdown(comparison: Comparison, command: str, chart: bool = True) -> str:
+    """results.md: header (command, wall time), the Table 1 layout and the before/after block;
+    with ``chart``, a link to results.png, otherwise a line saying how to get it drawn."""
     records = comparison.records
     groups = group_by_variant(records)
     trained_now = sum(not r.skipped for r in records)
@@ -158,11 +159,11 @@ def results_markdown(comparison: Comparison, command: str) -> str:
                 + ", ".join(f"{key} = {value}" for key, value in sorted(info.items()))
                 for name, seed, info in details
             ]
-    lines += [
-        "",
-        "![seen mIoU, unseen mIoU and hIoU per variant, mean with ± std error bars](results.png)",
-        "",
-    ]
+    if chart:
+        picture = "![seen mIoU, unseen mIoU and hIoU per variant, mean with ± std error bars]"
+        lines += ["", picture + "(results.png)", ""]
+    else:
+        lines += ["", "No chart: matplotlib is not installed (pip install 'cagnet[plots]').", ""]
     return "\n".join(lines)
 
 
@@ -171,6 +172,9 @@ def write_reports(comparison: Comparison, command: str = "") -> None:
     folder = comparison.output_dir
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(folder / "results.csv", results_csv(comparison.records))
-    atomic_write_text(folder / "results.md", results_markdown(comparison, command))
     table = summary_table(comparison.records)
-    save_chart(folder / "results.png", table)
+    chart = save_chart(folder / "results.png", table)
+    if chart is None:  # a chart of an earlier invocation would not show these numbers
+        (folder / "results.png").unlink(missing_ok=True)
+    markdown = results_markdown(comparison, command, chart=chart is not None)
+    atomic_write_text(folder / "results.md", markdown)

@@ -62,24 +62,45 @@ def split_values(text: str) -> list[str]:
 def parse_grid(items: Sequence[str]) -> list[tuple[str, ...]]:
     """``["a=1,2", "b=x,y"]`` -> every combination as override strings, first key slowest.
 
+    Keys joined by ``&`` form one axis whose values are joined the same way:
+    ``"train.iterations&train.pretrain_iterations=450&226,1800&1000"`` gives 2 configurations,
+    each setting both keys (for settings that must change together).
+
     Raises:
-        ConfigError: for an item without ``=``, an empty value or a key given twice.
+        ConfigError: for an item without ``=``, an empty value, a key given twice, or a linked
+            value whose number of ``&`` parts differs from the number of keys.
     """
     axes, keys = [], []
     for item in items:
         key, sep, text = item.partition("=")
-        key = key.strip()
+        names = [name.strip() for name in key.split("&")]
         values = split_values(text) if sep else []
-        if not key or not values or any(not v for v in values):
+        if not all(names) or not values or any(not v for v in values):
             raise ConfigError(
                 f"--grid {item!r}: write it as key=value1,value2, e.g. "
                 "--grid loss.reconstruction_weight=10,50"
             )
-        if key in keys:
-            raise ConfigError(f"--grid gives {key!r} twice; list all its values in one --grid")
-        keys.append(key)
-        axes.append([f"{key}={value}" for value in values])
-    return [tuple(combination) for combination in itertools.product(*axes)] if axes else [()]
+        for name in names:
+            if name in keys:
+                raise ConfigError(f"--grid gives {name!r} twice; list all its values in one --grid")
+            keys.append(name)
+        axis = []
+        for value in values:
+            parts = value.split("&") if len(names) > 1 else [value]
+            if len(parts) != len(names) or any(not part.strip() for part in parts):
+                raise ConfigError(
+                    f"--grid {item!r}: the value {value!r} has {len(parts)} '&' part(s) for "
+                    f"{len(names)} linked key(s); give one part per key, e.g. "
+                    "a&b=1&2,3&4"
+                )
+            axis.append(tuple(f"{n}={part.strip()}" for n, part in zip(names, parts, strict=True)))
+        axes.append(axis)
+    if not axes:
+        return [()]
+    return [
+        tuple(override for group in combination for override in group)
+        for combination in itertools.product(*axes)
+    ]
 
 
 def parse_seeds(text: str) -> list[int]:

@@ -9,7 +9,11 @@ F = neck(backbone(images)). Two optional pieces, in this order:
   apart).
 * ``kind``: a trainable map to ``channels``, trained with E's rate (``train.lr``) as the
   paper trains E: "linear" (a 1x1 conv) or "aspp" (a light ASPP: a 1x1 conv, then depthwise
-  3x3 convs at dilations 2 and 4 and an image-pooling branch beside it, fused by a 1x1 conv).
+  3x3 convs at dilations 2 and 4 and an image-pooling branch beside it, fused by a 1x1 conv);
+  or a frozen map, "pca": the projection onto the ``channels`` leading principal components of
+  the (standardised) training features, fitted with the statistics. Unlike a trainable map,
+  which cross-entropy on the seen classes shapes, it keeps whatever the backbone's features
+  say about classes that were never labelled.
 
 The backbone stays at ``model.encoder.backbone``, so the feature cache replaces it alone and
 the neck trains on cached features too.
@@ -23,7 +27,7 @@ from torch.nn import functional
 
 from cagnet.errors import ConfigError
 
-NECK_KINDS = ("none", "linear", "aspp")
+NECK_KINDS = ("none", "linear", "aspp", "pca")
 
 
 @dataclass(frozen=True)
@@ -32,8 +36,9 @@ class NeckConfig:
 
     Attributes:
         standardize: per-channel standardisation with training-set statistics.
-        kind: "none", "linear" (1x1 conv) or "aspp" (light ASPP), trainable.
-        channels: output channels of "linear" and "aspp".
+        kind: "none", "linear" (1x1 conv) or "aspp" (light ASPP), trainable, or "pca"
+            (frozen, fitted on the training features).
+        channels: output channels of "linear", "aspp" and "pca".
         statistics_images: training images whose F gives the statistics; 0 = all.
     """
 
@@ -66,6 +71,44 @@ class FeatureStandardizer(nn.Module):
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """Args: features (B, C, h, w). Returns: (B, C, h, w) standardised."""
         return (features - self.mean.view(1, -1, 1, 1)) / self.std.view(1, -1, 1, 1)
+
+
+class PrincipalProjection(nn.Module):
+    """Frozen projection onto the leading principal components of the training features.
+
+    Buffers (carried by checkpoints and exports): ``components`` (C', C), orthonormal rows, set
+    by ``set_components`` from the features' covariance; until then the first C' channels.
+
+    Args:
+        in_channels: C.
+        channels: C' <= C.
+    """
+
+    def __init__(self, in_channels: int, channels: int) -> None:
+        super().__init__()
+        if channels > in_channels:
+            raise ConfigError(
+                f"model.neck.channels={channels} with kind pca: at most the backbone's "
+                f"{in_channels} channels (a projection cannot add components)"
+            )
+        self.register_buffer("components", torch.eye(in_channels)[:channels].clone())
+        self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
+
+    def set_components(self, covariance: torch.Tensor) -> float:
+        """Keep the eigenvectors of the (C, C) ``covariance`` with the largest eigenvalues.
+
+        Returns:
+            The share of the total variance that the kept components carry.
+        """
+        values, vectors = torch.linalg.eigh(covariance.double())  # ascending
+        keep = self.components.shape[0]
+        self.components.copy_(vectors[:, -keep:].flip(1).T.to(self.components.dtype))
+        self.fitted.fill_(True)
+        return float(values[-keep:].sum() / values.sum().clamp_min(1e-12))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """Args: features (B, C, h, w). Returns: (B, C', h, w)."""
+        return torch.einsum("kc,bchw->bkhw", self.components, features)
 
 
 class LiteASPP(nn.Module):
@@ -113,6 +156,8 @@ class Neck(nn.Module):
             self.projection = nn.Conv2d(in_channels, config.channels, 1)
         elif config.kind == "aspp":
             self.projection = LiteASPP(in_channels, config.channels)
+        elif config.kind == "pca":
+            self.projection = PrincipalProjection(in_channels, config.channels)
         else:
             self.projection = None
         self.out_channels = in_channels if self.projection is None else config.channels

@@ -99,6 +99,7 @@ def main() -> None:
             table, choices["spnet"] = rows_of("spnet (raw)", payloads, raw=True)
             rows += table
     pseudo = next(iter(searches.values()))[0]["pseudo_unseen"]
+    hidden = ", ".join(f"seed {seed}: {', '.join(names)}" for seed, names in pseudo.items())
     commands = []
     for method, flags in (("cagnet", ""), ("spnet-c", "--set model.method=spnet --calibrate"),
                           ("zs3net", "--set model.method=zs3net")):  # fmt: skip
@@ -110,7 +111,7 @@ def main() -> None:
     body = (
         f"- date: {today()}; machine: {machine()}\n"
         "- protocol: `cagnet tune` (issue 9, item 6): each configuration is trained with "
-        f"pseudo-unseen seen classes hidden ({', '.join(f'seed {s}: {c}' for s, c in pseudo.items())}) "
+        f"pseudo-unseen seen classes hidden ({hidden}) "
         "on 80 % of the training images and scored by hIoU on the other 20 %, seen vs "
         "pseudo-unseen. Val is not read for the choice. One seed per configuration.\n"
         "- the same grid for every method: 2 features x 2 class embeddings = 4 configurations; "

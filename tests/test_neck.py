@@ -70,17 +70,22 @@ def test_channel_statistics_are_per_channel_over_every_pixel():
     assert statistics_indices(10, 3) == [0, 4, 9]
 
 
-def test_training_fits_statistics_trains_the_neck_on_cached_features_and_saves_both(tmp_path):
-    overrides = small_overrides(tmp_path, iterations=4) + [
+def _cached_neck_config(tmp_path, kind: str, channels: int, iterations: int):
+    """The tiny demo config with E frozen and cached, standardised, then a ``kind`` neck."""
+    overrides = small_overrides(tmp_path, iterations=iterations) + [
         "augment.scale_range=[1.0,1.0]",
         "model.backbone.freeze=true",
         "model.neck.standardize=true",
-        "model.neck.kind=linear",
-        "model.neck.channels=12",
+        f"model.neck.kind={kind}",
+        f"model.neck.channels={channels}",
         "feature_cache.enabled=true",
         f"feature_cache.folder={tmp_path / 'cache'}",
     ]
-    config = load_config(None, overrides)
+    return load_config(None, overrides)
+
+
+def test_training_fits_statistics_trains_the_neck_on_cached_features_and_saves_both(tmp_path):
+    config = _cached_neck_config(tmp_path, "linear", 12, iterations=4)
     result = train(config, run_dir=tmp_path / "run", progress=False)
     state = load_checkpoint(result.run_dir / "checkpoint.pt")["model"]
     assert bool(state["encoder.neck.standardizer.fitted"])
@@ -113,16 +118,7 @@ def test_principal_projection_keeps_the_directions_of_largest_variance():
 
 
 def test_training_fits_the_principal_projection_of_the_standardised_features(tmp_path):
-    overrides = small_overrides(tmp_path, iterations=2) + [
-        "augment.scale_range=[1.0,1.0]",
-        "model.backbone.freeze=true",
-        "model.neck.standardize=true",
-        "model.neck.kind=pca",
-        "model.neck.channels=5",
-        "feature_cache.enabled=true",
-        f"feature_cache.folder={tmp_path / 'cache'}",
-    ]
-    config = load_config(None, overrides)
+    config = _cached_neck_config(tmp_path, "pca", 5, iterations=2)
     result = train(config, run_dir=tmp_path / "run", progress=False)
     model = load_trained_model(config, result.run_dir / "checkpoint.pt", torch.device("cpu"))[0]
     neck = model.encoder.neck

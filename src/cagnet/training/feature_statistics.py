@@ -79,10 +79,11 @@ def channel_statistics(
     return mean.float(), variance.sqrt().float(), matrix.float()
 
 
-def fit_standardizer(
+def fit_neck_statistics(
     model: nn.Module, reader, limit: int = 0, device: torch.device | str = "cpu"
 ) -> bool:
-    """Set the statistics of ``model``'s standardiser from ``reader`` (the training split).
+    """Set the statistics of ``model``'s standardiser and principal projection from ``reader``
+    (the training split); the (C, C) covariance is only accumulated for a projection.
 
     Returns:
         Whether there was a standardiser or a principal projection to fit.
@@ -91,14 +92,16 @@ def fit_standardizer(
     if standardizer is None and projection is None:
         return False
     indices = statistics_indices(len(reader), limit)
-    mean, std, covariance = channel_statistics(
-        model.encoder.backbone, reader, indices, device, covariance=True
+    mean, std, *covariance = channel_statistics(
+        model.encoder.backbone, reader, indices, device, covariance=projection is not None
     )
     if standardizer is not None:
         standardizer.set_statistics(mean, std)
-        scale = standardizer.std.double()
-        covariance = covariance / (scale[:, None] * scale[None, :])  # of the standardised F
     if projection is not None:
+        covariance = covariance[0]
+        if standardizer is not None:  # the covariance of the standardised F
+            scale = standardizer.std.double()
+            covariance = covariance / (scale[:, None] * scale[None, :])
         share = projection.set_components(covariance)
         logger.info(
             "principal projection: %d components carry %.1f %% of the variance",

@@ -31,7 +31,7 @@ from cagnet.training.checkpoint import (
     save_checkpoint,
 )
 from cagnet.training.collapse import SpreadWatch
-from cagnet.training.feature_statistics import fit_standardizer
+from cagnet.training.feature_statistics import fit_neck_statistics
 from cagnet.training.interrupt import StopRequests, TrainingInterrupted
 from cagnet.training.logger import MetricLogger
 from cagnet.training.plateau import Plateau
@@ -205,7 +205,7 @@ def _train_in_folder(
         data = use_feature_cache(model, data, config, device, progress and context.is_main)
     resuming = (folder / CHECKPOINT_NAME).is_file() or bool(numbered_checkpoints(folder))
     if not resuming and init_from is None:  # otherwise the checkpoint carries them
-        fit_standardizer(model, data.train, config.model.neck.statistics_images, device)
+        fit_neck_statistics(model, data.train, config.model.neck.statistics_images, device)
     optimizers = method.build_optimizers(model, config)
     named_optimizers = optimizers._asdict()
     plateau = Plateau.from_config(config.train)  # None with the poly schedule

@@ -52,18 +52,34 @@ def variant_names(job_costs: JobCosts) -> list[str]:
     return [name for group in job_costs for name in group]
 
 
-def shards(job_costs: JobCosts, seeds: Sequence[int], workers: int) -> list[list]:
-    """(variants, seed) jobs per worker, longest first onto the least loaded worker."""
-    jobs = sorted(
-        ((variants, seed) for variants in job_costs for seed in seeds),
-        key=lambda job: -job_costs[job[0]],
-    )
+def balance(jobs: Sequence[tuple[float, object]], workers: int) -> list[list]:
+    """Split (seconds, job) pairs over ``workers``: longest first onto the least loaded one."""
     loads, plans = [0.0] * workers, [[] for _ in range(workers)]
-    for job in jobs:
+    for seconds, job in sorted(jobs, key=lambda pair: -pair[0]):
         worker = loads.index(min(loads))
-        loads[worker] += job_costs[job[0]]
+        loads[worker] += seconds
         plans[worker].append(job)
     return plans
+
+
+def shards(job_costs: JobCosts, seeds: Sequence[int], workers: int) -> list[list]:
+    """(variants, seed) jobs per worker, longest first onto the least loaded worker."""
+    jobs = [(job_costs[variants], (variants, seed)) for variants in job_costs for seed in seeds]
+    return balance(jobs, workers)
+
+
+def run_workers(plans: Sequence[Sequence[str]], output: Path, environment: dict) -> None:
+    """Run each plan (shell commands, chained with &&) as one worker process at once, logging
+    to ``output/worker<i>.log``; SystemExit naming the failed workers."""
+    workers = []
+    for index, plan in enumerate(plans):
+        log = (output / f"worker{index}.log").open("w")
+        workers.append(
+            subprocess.Popen(" && ".join(plan), shell=True, env=environment, stdout=log, stderr=log)
+        )
+    failed = [index for index, worker in enumerate(workers) if worker.wait() != 0]
+    if failed:
+        raise SystemExit(f"worker(s) {failed} failed; see {output}/worker*.log")
 
 
 def run_comparison(
@@ -80,22 +96,15 @@ def run_comparison(
     if build_cache:
         command = cagnet_command("cache", config, "--quiet", *overrides)
         subprocess.run(command, check=True, env=environment)
-    workers = []
-    for index, jobs in enumerate(shards(job_costs, args.seeds, args.workers)):
+    plans = []
+    for jobs in shards(job_costs, args.seeds, args.workers):
         script = []
         for variants, seed in jobs:
             words = cagnet_command("compare", config, "--variants", ",".join(variants))
             words += ["--seeds", str(seed), "--output", str(args.output), "--quiet"]
             script.append(shlex.join(words + overrides))
-        log = (args.output / f"worker{index}.log").open("w")
-        workers.append(
-            subprocess.Popen(
-                " && ".join(script), shell=True, env=environment, stdout=log, stderr=log
-            )
-        )
-    failed = [index for index, worker in enumerate(workers) if worker.wait() != 0]
-    if failed:
-        raise SystemExit(f"worker(s) {failed} failed; see {args.output}/worker*.log")
+        plans.append(script)
+    run_workers(plans, args.output, environment)
     variants = variant_names(job_costs)
     seeds = ",".join(str(seed) for seed in args.seeds)
     words = cagnet_command("compare", config, "--variants", ",".join(variants), "--seeds", seeds)

@@ -30,11 +30,13 @@ from pathlib import Path
 
 from compare_runner import (
     argument_parser,
+    balance,
     cagnet_command,
     markdown_table,
     mean_std,
     paired_wins,
     read_results,
+    run_workers,
     set_arguments,
 )
 from results_file import commit, machine, today, update_section
@@ -92,12 +94,6 @@ def overrides_of(method: str, split: str, extra: list[str]) -> list[str]:
     return [*SETTINGS[method], f"dataset.unseen=[{split}]", *extra]
 
 
-def jobs(splits: list[str], seeds: list[int]) -> list[tuple[float, str, str, int]]:
-    """(seconds, split, method, seed), longest first."""
-    every = [(JOB_SECONDS[m], s, m, seed) for s in splits for m in METHODS for seed in seeds]
-    return sorted(every, key=lambda job: -job[0])
-
-
 def compare_words(method: str, split: str, seeds: str, output: Path, extra: list[str]) -> list:
     folder = output / split_name(split) / method
     words = cagnet_command("compare", CONFIG, "--variants", ",".join(VARIANTS[method]))
@@ -108,23 +104,16 @@ def compare_words(method: str, split: str, seeds: str, output: Path, extra: list
 def run(args) -> float:
     """Every job on the workers, then one compare per (split, method) for its results.csv."""
     environment = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    loads, plans = [0.0] * args.workers, [[] for _ in range(args.workers)]
-    for seconds, split, method, seed in jobs(args.split, args.seeds):
-        worker = loads.index(min(loads))
-        loads[worker] += seconds
-        words = compare_words(method, split, str(seed), args.output, args.overrides)
-        plans[worker].append(shlex.join(words))
+    jobs = [
+        (JOB_SECONDS[method], shlex.join(compare_words(method, split, str(seed), args.output,
+                                                       args.overrides)))
+        for split in args.split
+        for method in METHODS
+        for seed in args.seeds
+    ]  # fmt: skip
     started = time.perf_counter()
     args.output.mkdir(parents=True, exist_ok=True)
-    workers = []
-    for index, plan in enumerate(plans):
-        log = (args.output / f"worker{index}.log").open("w")
-        workers.append(
-            subprocess.Popen(" && ".join(plan), shell=True, env=environment, stdout=log, stderr=log)
-        )
-    failed = [index for index, worker in enumerate(workers) if worker.wait() != 0]
-    if failed:
-        raise SystemExit(f"worker(s) {failed} failed; see {args.output}/worker*.log")
+    run_workers(balance(jobs, args.workers), args.output, environment)
     seeds = ",".join(str(seed) for seed in args.seeds)
     for split in args.split:
         for method in METHODS:

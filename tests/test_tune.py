@@ -40,7 +40,7 @@ def test_linked_keys_change_together_and_a_part_count_mismatch_is_refused():
             parse_grid(wrong)
 
 
-def test_the_best_mean_over_seeds_is_chosen_and_every_run_is_tabled(tmp_path, monkeypatch):
+def test_the_best_mean_over_seeds_is_chosen_and_every_run_is_tabled(tmp_path, monkeypatch, capsys):
     # config 0 has the best single run (0.9) but config 1 the best mean: the mean decides.
     hious = {
         ("loss.kl_weight=1", 0): 0.9,
@@ -74,6 +74,12 @@ def test_the_best_mean_over_seeds_is_chosen_and_every_run_is_tabled(tmp_path, mo
         ("final-seed1", False),
     ]
     assert payload["configurations"][1]["mean_hiou"] == pytest.approx(0.55)
+    # each seed hides its own pair, and the progress line names both
+    pairs = payload["pseudo_unseen"]
+    assert pairs["0"] != pairs["1"]
+    hidden = f"seed 0: {', '.join(pairs['0'])}; seed 1: {', '.join(pairs['1'])}"
+    printed = capsys.readouterr().out
+    assert f"config 1 loss.kl_weight=2: mean hIoU 0.5500, pseudo-unseen {hidden}" in printed
     rows = list(csv.DictReader((output / "tune.csv").open()))
     assert [(r["stage"], r["config"], r["seed"]) for r in rows] == [
         ("pseudo-unseen", "0", "0"),

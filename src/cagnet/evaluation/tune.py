@@ -227,11 +227,13 @@ def tune(
             config = configs[index, seed]
             folder = output / f"config{index}-seed{seed}"
             runs.append({"seed": seed, **_train(config, folder, True, progress, calibrate)})
-        split_names = _pseudo_names(configs[index, seeds[0]])
+        hidden = "; ".join(
+            f"seed {seed}: {', '.join(_pseudo_names(configs[index, seed]))}" for seed in seeds
+        )
         rows.append({"index": index, "overrides": list(overrides), "runs": runs, **_summary(runs)})
         print(
             f"config {index} {' '.join(overrides) or '(as is)'}: "
-            f"mean hIoU {rows[-1]['mean_hiou']:.4f} on pseudo-unseen {split_names}"
+            f"mean hIoU {rows[-1]['mean_hiou']:.4f}, pseudo-unseen {hidden}"
         )
     chosen = max(rows, key=lambda row: (row["mean_hiou"], -row["index"]))  # ties: first
     payload = {

@@ -9,12 +9,12 @@ Usage (from the repository root; each TUNE_DIR is the ``--output`` of one ``cagn
 
 Each method starts from its choice of "Issue 9: settings chosen by cagnet tune" (features and
 class embeddings: configs/camvid.yaml for CaGNet and SPNet-c, each search's ``--set`` for the
-others) and gets 8 configurations, each trained with seeds 0 and 1, which hide two different pairs of
-seen classes as pseudo-unseen: a choice must transfer to both. Several folders of a method are
-read as one search; the best mean pseudo-unseen hIoU over all of them is the choice, and
-``--choices`` writes its full overrides for ``issue9_compare.py --settings``. A method whose
-name ends in "-c" (SPNet-c, CaGNet-c) is ranked by its calibrated scores, any other by its raw
-ones, so one calibrated search can serve both, e.g. ``--tune cagnet=D --tune cagnet-c=D``.
+others) and gets 8 configurations, each trained with seeds 0 and 1, which hide two different
+pairs of seen classes as pseudo-unseen: a choice must transfer to both. Several folders of a
+method are read as one search; the best mean pseudo-unseen hIoU over all of them is the choice,
+and ``--choices`` writes its full overrides for ``issue9_compare.py --settings``. A method
+whose name ends in "-c" (SPNet-c, CaGNet-c) is ranked by its calibrated scores, any other by its
+raw ones, so one calibrated search can serve both, e.g. ``--tune cagnet=D --tune cagnet-c=D``.
 """
 
 import argparse

@@ -18,12 +18,11 @@ raw ones, so one calibrated search can serve both, e.g. ``--tune cagnet=D --tune
 """
 
 import argparse
-import json
-from collections import defaultdict
 from pathlib import Path
 
 from compare_runner import markdown_table
-from results_file import machine, today, update_section
+from results_file import machine, today
+from tune_searches import pseudo_unseen_text, publish, read_searches
 
 HEADING = "Issue 9: schedules chosen by cagnet tune"
 # What configs/camvid.yaml said when these searches ran (commit 4efb579), for every key a
@@ -112,18 +111,14 @@ def main() -> None:
     parser.add_argument("--note", default="", help="Markdown appended to the section")
     parser.add_argument("--choices", type=Path, help="write each method's choice here (JSON)")
     args = parser.parse_args()
-    searches: dict[str, list[dict]] = defaultdict(list)
-    for item in args.tune:
-        method, _, folder = item.partition("=")
-        searches[method].append(json.loads((Path(folder) / "tune.json").read_text()))
+    searches = read_searches(args.tune)
     header = ["method", "configuration", "hIoU per seed", "mean hIoU", "seen mIoU",
               "unseen mIoU", "gamma per seed", "time (s)", "chosen"]  # fmt: skip
     rows, choices = [], {}
     for method, payloads in searches.items():
         table, choices[method] = table_rows(method, payloads)
         rows += table
-    pseudo = next(iter(searches.values()))[0]["pseudo_unseen"]
-    hidden = "; ".join(f"seed {seed}: {', '.join(names)}" for seed, names in pseudo.items())
+    hidden = pseudo_unseen_text(searches)
     bases = {m: " ; ".join(dict.fromkeys(base_of(p) for p in ps)) for m, ps in searches.items()}
     body = (
         f"- date: {today()}; machine: {machine()}, one torch thread per run, 2 runs at a time\n"
@@ -145,10 +140,7 @@ def main() -> None:
         )
         + (f"\n\n{args.note}" if args.note else "")
     )
-    update_section(HEADING, body)
-    if args.choices:
-        args.choices.write_text(json.dumps(choices, indent=1))
-    print(json.dumps(choices, indent=1))
+    publish(HEADING, body, choices, args.choices)
 
 
 if __name__ == "__main__":

@@ -16,13 +16,12 @@ calibration.
 """
 
 import argparse
-import json
-from collections import defaultdict
 from pathlib import Path
 
 import torch
 from compare_runner import markdown_table
-from results_file import machine, today, update_section
+from results_file import machine, today
+from tune_searches import pseudo_unseen_text, publish, read_searches
 
 HEADING = "Issue 9: settings chosen by cagnet tune"
 FEATURES = {  # what a search's base overrides select, the first match wins
@@ -128,10 +127,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     torch.set_num_threads(1)  # the searches ran with one torch thread (--threads 1)
-    searches = defaultdict(list)
-    for item in args.tune:
-        method, _, folder = item.partition("=")
-        searches[method].append(json.loads((Path(folder) / "tune.json").read_text()))
+    searches = read_searches(args.tune)
     header = ["method", "features", "settings", "hIoU (pseudo-unseen)", "seen mIoU",
               "unseen mIoU", "gamma", "time (s)", "chosen"]  # fmt: skip
     rows, choices = [], {}
@@ -141,8 +137,7 @@ def main() -> None:
         if method == "spnet-c":  # the same runs, raw scores: SPNet's own choice
             table, choices["spnet"] = rows_of("spnet (raw)", payloads, raw=True)
             rows += table
-    pseudo = next(iter(searches.values()))[0]["pseudo_unseen"]
-    hidden = ", ".join(f"seed {seed}: {', '.join(names)}" for seed, names in pseudo.items())
+    hidden = pseudo_unseen_text(searches)
     commands = [
         f"cagnet tune configs/camvid.yaml $BASE {flags} --threads 1 --quiet --seeds 0 "
         f"--output runs/t/{name}"
@@ -173,10 +168,7 @@ def main() -> None:
         )
         + (f"\n\n{args.note}" if args.note else "")
     )
-    update_section(HEADING, body)
-    if args.choices:
-        args.choices.write_text(json.dumps(choices, indent=1))
-    print(json.dumps(choices, indent=1))
+    publish(HEADING, body, choices, args.choices)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,15 @@ def test_paths_in_a_file_are_relative_to_the_file(tmp_path, monkeypatch):
         yaml.safe_dump(
             {
                 "dataset": {"kind": "folder", "root": "../data/set"},
-                "embeddings": {"sources": ["glove", "vectors:vec/w.txt", "rows.npy", "/abs/x.npy"]},
+                "embeddings": {
+                    "sources": [
+                        "glove",
+                        "vectors:vec/w.txt",
+                        "minilm:d.yaml",
+                        "rows.npy",
+                        "/abs/x.npy",
+                    ]
+                },
                 "model": {"backbone": {"pretrained": "../weights/e.pth"}},
                 "output_dir": "runs",
             }
@@ -32,13 +40,20 @@ def test_paths_in_a_file_are_relative_to_the_file(tmp_path, monkeypatch):
     assert config.embeddings.sources == (
         "glove",
         f"vectors:{folder / 'vec' / 'w.txt'}",
+        f"minilm:{folder / 'd.yaml'}",
         str(folder / "rows.npy"),
         "/abs/x.npy",
     )
     assert config.model.backbone.pretrained == str(tmp_path / "project" / "weights" / "e.pth")
     assert config.output_dir == "runs"  # where runs are written: the current folder
-    overridden = load_config(Path("../project/configs/run.yaml"), ["dataset.root=mine"])
-    assert overridden.dataset.root == "mine"  # typed in a shell: the current folder's
+    overridden = load_config(
+        Path("../project/configs/run.yaml"),
+        ["dataset.root=mine", "embeddings.sources=[minilm:d.yaml,glove]"],
+    )
+    # Typed in a shell: the current folder's, made absolute so that a run's saved config
+    # (read again from the run's folder) names the same files.
+    assert overridden.dataset.root == str(elsewhere / "mine")
+    assert overridden.embeddings.sources == (f"minilm:{elsewhere / 'd.yaml'}", "glove")
 
 
 def test_the_shipped_configs_point_where_they_did(monkeypatch, tmp_path):

@@ -292,6 +292,7 @@ def load_config(path: Path | None = None, overrides: Sequence[str] = ()) -> Conf
 
     Relative file paths in a YAML file are relative to that file's own folder (a base file's to
     the base's folder); those given with ``--set`` to the current folder (``cagnet.config_paths``).
+    Either way they come out absolute.
     """
     values, source = {}, "the defaults"
     if path is not None:
@@ -300,6 +301,8 @@ def load_config(path: Path | None = None, overrides: Sequence[str] = ()) -> Conf
         if len(files) > 1:
             source += f" (over its base {' <- '.join(str(f) for f in files[1:])})"
     if overrides:
-        values = merge(values, parse_overrides(overrides))
+        # Relative to the current folder, made absolute now: the run's saved config then names
+        # the same files when it is read again from the run's folder.
+        values = merge(values, resolve_config_paths(parse_overrides(overrides), Path.cwd()))
         source = f"{source} with --set {' '.join(overrides)}"
     return from_dict(Config, values, source)

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-VECTORS_PREFIX = "vectors:"  # cagnet.embeddings: "vectors:PATH" is a word-vector file
+# cagnet.embeddings: "vectors:PATH" is a word-vector file, "minilm:PATH" a descriptions file
+FILE_PREFIXES = ("vectors:", "minilm:")
 ENCODER_SOURCES = ("glove", "minilm")  # embedding sources that are not files
 NOT_PATHS = ("", "imagenet")  # model.backbone.pretrained values that are not files
 
@@ -25,8 +26,9 @@ def _resolve(text: str, base: Path) -> str:
 def _resolve_source(source: Any, base: Path) -> Any:
     if not isinstance(source, str) or source in ENCODER_SOURCES:
         return source
-    if source.startswith(VECTORS_PREFIX):
-        return VECTORS_PREFIX + _resolve(source[len(VECTORS_PREFIX) :], base)
+    for prefix in FILE_PREFIXES:
+        if source.startswith(prefix):
+            return prefix + _resolve(source[len(prefix) :], base)
     return _resolve(source, base)
 
 
@@ -40,8 +42,8 @@ def _section(values: Mapping, *keys: str) -> dict | None:
 def resolve_config_paths(values: dict, base: Path) -> dict:
     """Resolve the relative file paths of a config mapping against ``base``, in place.
 
-    Fields: ``dataset.root``, each file of ``embeddings.sources`` (``vectors:PATH`` and matrix
-    files; not ``glove``/``minilm``) and ``model.backbone.pretrained`` (unless ``""`` or
+    Fields: ``dataset.root``, each file of ``embeddings.sources`` (``vectors:PATH``, ``minilm:PATH``
+    and matrix files; not ``glove``/``minilm``) and ``model.backbone.pretrained`` (unless ``""`` or
     ``imagenet``). Values of the wrong type are left for the config checks to report.
 
     Args:

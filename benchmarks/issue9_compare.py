@@ -18,7 +18,7 @@ choice; val is what is reported.
 For each split (``dataset.unseen``) and method, one ``cagnet compare`` folder
 ``OUTPUT/<split>/<method>``; jobs (a method, a seed) run on ``--workers`` processes of one torch
 thread, longest first. The section "Issue 9: tuned comparison on CamVid" of RESULTS.md gets the
-mean ± std per method and split, every seed, and the paired wins of CaGNet.
+mean ± std per method and split, every seed, and the paired wins of CaGNet and CaGNet-c.
 """
 
 import json
@@ -40,16 +40,17 @@ from compare_runner import (
     set_arguments,
 )
 from results_file import commit, machine, today, update_section
+from tune_searches import PLACES as WHERE
 
 HEADING = "Issue 9: tuned comparison on CamVid"
 CONFIG = "configs/camvid.yaml"
-# Overrides that only say where things are: dropped from the tuned settings (the comparison's
-# own --set gives them).
-PLACES = ("dataset.root=", "feature_cache.folder=", "train.log_every=", "train.checkpoint_every=",
-          "eval.num_overlays=", "model.method=")  # fmt: skip
+# Dropped from the tuned settings: where things are (the comparison's own --set gives them) and
+# the method (each entry's variants give it).
+PLACES = (*WHERE, "model.method=")
 # One cagnet compare folder per entry, trained with that entry's own tuned settings: raw SPNet
-# with raw SPNet's choice, SPNet-c (calibrating an SPNet run) with SPNet-c's.
-METHODS = ("spnet", "spnet-c", "zs3net", "cagnet")
+# with raw SPNet's choice, SPNet-c (calibrating an SPNet run) with SPNet-c's; the same for CaGNet
+# and CaGNet-c (calibrated CaGNet: SPNet-c's calibration applied to CaGNet's classifier).
+METHODS = ("spnet", "spnet-c", "zs3net", "cagnet", "cagnet-c")
 SETTINGS: dict[str, tuple[str, ...]] = {}  # filled from --settings
 TUNED_CONFIG = {  # what configs/camvid.yaml said when the searches ran (commit 26fc011)
     "model.backbone.name": "efficientnet_lite0",
@@ -68,10 +69,11 @@ VARIANTS = {
     "spnet-c": ("spnet", "spnet-c"),
     "zs3net": ("zs3net",),
     "cagnet": ("cagnet",),
+    "cagnet-c": ("cagnet", "cagnet-c"),
 }
 # Rough seconds per job (one torch thread), only to balance the workers.
-JOB_SECONDS = {"spnet": 40.0, "spnet-c": 90.0, "zs3net": 90.0, "cagnet": 200.0}
-REPORTED = ("spnet", "spnet-c", "zs3net", "cagnet")
+JOB_SECONDS = {"spnet": 40.0, "spnet-c": 90.0, "zs3net": 90.0, "cagnet": 200.0, "cagnet-c": 230.0}
+OURS = ("cagnet", "cagnet-c")  # each compared seed by seed with every baseline
 
 
 def split_name(split: str) -> str:
@@ -81,6 +83,9 @@ def split_name(split: str) -> str:
 def load_settings(path: Path) -> None:
     """Each method's overrides from issue9_tune.py's --choices file."""
     choices = json.loads(path.read_text())
+    missing = [method for method in METHODS if method not in choices]
+    if missing:
+        raise SystemExit(f"{path} has no choice for {missing}: run issue9_schedule.py for them")
     for method in METHODS:
         kept = [o for o in choices[method]["overrides"] if not o.startswith(PLACES)]
         keys = {o.partition("=")[0] for o in kept}
@@ -134,7 +139,7 @@ def split_runs(output: Path, split: str) -> dict[str, list[dict]]:
 def split_section(output: Path, split: str) -> str:
     runs = split_runs(output, split)
     rows = []
-    for name in REPORTED:
+    for name in METHODS:
         group = runs.get(name, [])
         if not group:
             continue
@@ -146,12 +151,12 @@ def split_section(output: Path, split: str) -> str:
         rows.append([name, str(len(group)), *cells, per_seed])
     header = ["method", "seeds", "hIoU", "seen mIoU", "unseen mIoU", "hIoU per seed"]
     lines = [f"### Unseen {split.replace(',', ' and ')}", "", markdown_table(header, rows), ""]
-    ours = runs.get("cagnet", [])
-    for other in ("spnet-c", "zs3net", "spnet"):
-        if ours and runs.get(other):
-            for key, title in (("hiou", "hIoU"), ("unseen_miou", "unseen mIoU")):
-                wins, shared = paired_wins(ours, runs[other], key)
-                lines.append(f"- CaGNet's {title} above {other}'s on {wins} of {shared} seeds")
+    for name in OURS:
+        for other in ("spnet-c", "zs3net", "spnet"):
+            if runs.get(name) and runs.get(other):
+                for key, title in (("hiou", "hIoU"), ("unseen_miou", "unseen mIoU")):
+                    wins, shared = paired_wins(runs[name], runs[other], key)
+                    lines.append(f"- {name}'s {title} above {other}'s on {wins} of {shared} seeds")
     return "\n".join(lines)
 
 

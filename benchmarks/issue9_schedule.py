@@ -22,7 +22,7 @@ from pathlib import Path
 
 from compare_runner import markdown_table
 from results_file import machine, today
-from tune_searches import pseudo_unseen_text, publish, read_searches
+from tune_searches import PLACES, pseudo_unseen_text, publish, read_searches
 
 HEADING = "Issue 9: schedules chosen by cagnet tune"
 # What configs/camvid.yaml said when these searches ran (commit 4efb579), for every key a
@@ -99,9 +99,7 @@ def table_rows(method: str, payloads: list[dict]) -> tuple[list[list[str]], dict
 
 def base_of(payload: dict) -> str:
     """A search's own ``--set`` overrides, those that only say where things are left out."""
-    places = ("dataset.root=", "feature_cache.folder=", "train.log_every=",
-              "train.checkpoint_every=", "eval.num_overlays=")  # fmt: skip
-    kept = [o for o in payload["base_overrides"] if not o.startswith(places)]
+    kept = [o for o in payload["base_overrides"] if not o.startswith(PLACES)]
     return " ".join(kept) or "(configs/camvid.yaml as is)"
 
 

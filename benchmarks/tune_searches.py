@@ -10,6 +10,10 @@ from results_file import update_section
 
 from cagnet.atomic import atomic_write_text
 
+# Overrides that only say where things are read and written, not what is trained.
+PLACES = ("dataset.root=", "feature_cache.folder=", "train.log_every=", "train.checkpoint_every=",
+          "eval.num_overlays=")  # fmt: skip
+
 
 def read_searches(items: Sequence[str]) -> dict[str, list[dict]]:
     """``{method: [tune.json payload, ...]}`` from ``--tune METHOD=TUNE_DIR`` items, in order."""

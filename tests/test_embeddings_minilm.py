@@ -36,3 +36,14 @@ def test_minilm_embeds_descriptions_offline(tmp_path, monkeypatch) -> None:
     np.testing.assert_allclose(np.linalg.norm(described, axis=1), 1.0, atol=1e-5)
     assert not np.allclose(names, described, atol=1e-3)  # the texts, not the names
     assert described[0] @ described[1] > names[0] @ names[1]  # both descriptions say "blue"
+
+
+def test_shipped_asset_equals_fresh_minilm_computation() -> None:
+    from importlib import resources
+
+    from cagnet.data.synthetic import SYNTHETIC_CLASSES
+
+    asset = np.load(str(resources.files("cagnet") / "assets" / "synthetic_minilm384.npy"))
+    assert asset.shape == (16, 384) and asset.dtype == np.float32
+    fresh = class_embeddings(["minilm"], list(SYNTHETIC_CLASSES)).numpy()
+    np.testing.assert_allclose(asset, fresh, atol=1e-5)

@@ -1,0 +1,102 @@
+"""Issue 9 on the embedded benchmark: the class embeddings of the demo's config chosen by
+``cagnet tune`` for CaGNet and SPNet-c, then both (and raw SPNet) over seeds on val, timed,
+into RESULTS.md (section "Issue 9: embedded benchmark with GloVe + MiniLM").
+
+Usage (from the repository root; each TUNE_DIR is the ``--output`` of one ``cagnet tune`` on
+the demo's config with the same grid of ``embeddings.sources``)::
+
+    python benchmarks/issue9_embedded.py --tune cagnet=runs/e/cagnet \\
+        --tune spnet-c=runs/e/spnet-c --output runs/issue9-embedded --seeds 0,1,2,3,4 \\
+        [--workers 2] [--report-only] [--note TEXT]
+
+The comparison runs the demo's config as it is (``src/cagnet/configs/demo.yaml``, which holds
+the choice): ``cagnet compare --variants spnet,spnet-c,cagnet`` split into (method, seed) jobs
+over the workers, one torch thread each (compare_runner.py). SPNet-c's gamma is chosen on
+pseudo-unseen classes of held-out training images, never on val.
+"""
+
+from compare_runner import (
+    argument_parser,
+    markdown_table,
+    paired_wins,
+    read_results,
+    results_table,
+    timed,
+    variant_names,
+)
+from issue9_schedule import hiou_of, key_of
+from results_file import update_section
+from tune_searches import pseudo_unseen_text, read_searches
+
+from cagnet.cli import demo_config_path
+
+HEADING = "Issue 9: embedded benchmark with GloVe + MiniLM"
+# Seconds per job with one torch thread: a CaGNet run ~430 s; SPNet ~60 s + its calibration.
+JOB_COSTS = {("cagnet",): 430.0, ("spnet", "spnet-c"): 115.0}
+
+
+def tune_table(searches: dict[str, list[dict]]) -> str:
+    """One row per (method, configuration) of the tune folders, scored as the method ranks
+    them (calibrated for SPNet-c, raw for CaGNet), mean over the tune's seeds."""
+    rows = []
+    for method, payloads in searches.items():
+        key = key_of(method)
+        for payload in payloads:
+            scored = [
+                (sum(hiou_of(run, key) for run in row["runs"]) / len(row["runs"]), row)
+                for row in payload["configurations"]
+            ]
+            best = max(scored, key=lambda pair: pair[0])[1]
+            for score, row in scored:
+                rows.append([method, f"`{' '.join(row['overrides'])}`", f"{score:.4f}",
+                             f"{row['mean_seen_miou']:.3f}", f"{row['mean_unseen_miou']:.3f}",
+                             f"{row['seconds']:.0f}", "yes" if row is best else ""])  # fmt: skip
+    header = ["method", "configuration", "hIoU", "seen mIoU", "unseen mIoU", "time (s)", "chosen"]
+    return markdown_table(header, rows)
+
+
+def main() -> None:
+    parser = argument_parser(__doc__.splitlines()[0], "issue9-embedded")
+    parser.add_argument("--tune", action="append", required=True, help="method=TUNE_DIR")
+    parser.add_argument("--note", default="", help="Markdown appended to the section")
+    args = parser.parse_args()
+    searches = read_searches(args.tune)
+    measured = timed(str(demo_config_path()), JOB_COSTS, args, build_cache=False)
+    runs = read_results(args.output / "results.csv")
+    wins = [
+        f"- CaGNet's {title} above SPNet-c's on {won} of {shared} seeds, paired by seed"
+        for key, title in (("hiou", "hIoU"), ("unseen_miou", "unseen mIoU"))
+        for won, shared in [paired_wins(runs["cagnet"], runs["spnet-c"], key)]
+    ]
+    seeds = ",".join(str(s) for s in args.seeds)
+    variants = ",".join(variant_names(JOB_COSTS))
+    body = (
+        "Choice (`cagnet tune src/cagnet/configs/demo.yaml --seeds 0 --grid "
+        '"embeddings.sources=[$G],[$G,$M]"`, SPNet-c with `--set model.method=spnet '
+        "--calibrate`; `$G`, `$M` = `src/cagnet/assets/synthetic_glove50.npy`, "
+        "`synthetic_minilm384.npy`; pseudo-unseen "
+        f"{pseudo_unseen_text(searches)} on 80 % of the training images, scored on the other "
+        "20 %; val not read; the same 2 configurations for both methods):\n\n"
+        + tune_table(searches)
+        + "\n\nOn val, the demo's config as it is now (it holds the choice):\n\n"
+        f"- date: {measured['date']}; code: {measured['code']}\n"
+        f"- machine: {measured['machine']}; {args.workers} worker process(es) of 1 torch "
+        "thread each\n"
+        f"- command: `python benchmarks/issue9_embedded.py --output {args.output} --seeds "
+        f"{seeds} --workers {args.workers} ...`, i.e. `cagnet compare --variants {variants} "
+        f"--seeds {seeds}` on the demo's config, split over the workers\n"
+        f"- wall time: {measured['wall_s'] / 60:.1f} min for every method and seed (SPNet-c's "
+        "proxy trainings included)\n"
+        "- data: the embedded benchmark (16 classes, unseen green square, blue triangle, "
+        "yellow circle), train for training, all of val for the scores; mean ± sample std\n\n"
+        + results_table(runs, variant_names(JOB_COSTS))
+        + "\n\n"
+        + "\n".join(wins)
+        + (f"\n\n{args.note}" if args.note else "")
+    )
+    update_section(HEADING, body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()

@@ -21,9 +21,8 @@ import json
 from pathlib import Path
 
 from compare_runner import markdown_table
-from issue9_schedule import hiou_of, key_of
 from results_file import machine, today
-from tune_searches import pseudo_unseen_text, publish, read_searches
+from tune_searches import hiou_of, key_of, mean_score, pseudo_unseen_text, publish, read_searches
 
 HEADING = "Issue 9: class descriptions chosen by cagnet tune"
 KEY = "embeddings.sources"
@@ -45,10 +44,9 @@ def method_rows(method: str, previous: dict, payloads: list[dict]) -> tuple[list
     best_score, best_value, best_row = previous["score"], None, 0
     for payload in payloads:
         for row in payload["configurations"]:
-            scores = [hiou_of(run, key) for run in row["runs"]]
-            score = sum(scores) / len(scores)
+            score = mean_score(row, key)
             value = value_of(row["overrides"], KEY)
-            per_seed = " / ".join(f"{s:.3f}" for s in scores)
+            per_seed = " / ".join(f"{hiou_of(run, key):.3f}" for run in row["runs"])
             rows.append([method, f"`{value}`", per_seed, f"{score:.4f}",
                          f"{row['seconds']:.0f}", ""])  # fmt: skip
             if score > best_score:
@@ -87,14 +85,12 @@ def main() -> None:
         "descriptions of `configs/descriptions/camvid.yaml` (written once, before any run "
         "used them) embedded by MiniLM, alone or concatenated with GloVe-50\n\n"
         + markdown_table(header, rows)
-        + "\n\nChosen:\n\n"
-        + "\n".join(
-            f"- {m}: `{value_of(c['overrides'], KEY)}` (mean pseudo-unseen hIoU {c['score']:.4f})"
-            for m, c in choices.items()
-        )
-        + (f"\n\n{args.note}" if args.note else "")
     )
-    publish(HEADING, body, choices, args.choices)
+    chosen = [
+        f"{m}: `{value_of(c['overrides'], KEY)}` (mean pseudo-unseen hIoU {c['score']:.4f})"
+        for m, c in choices.items()
+    ]
+    publish(HEADING, body, choices, args.choices, chosen, args.note)
 
 
 if __name__ == "__main__":

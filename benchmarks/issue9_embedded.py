@@ -24,9 +24,8 @@ from compare_runner import (
     timed,
     variant_names,
 )
-from issue9_schedule import hiou_of, key_of
 from results_file import update_section
-from tune_searches import pseudo_unseen_text, read_searches
+from tune_searches import key_of, mean_score, pseudo_unseen_text, read_searches
 
 from cagnet.cli import demo_config_path
 
@@ -42,10 +41,7 @@ def tune_table(searches: dict[str, list[dict]]) -> str:
     for method, payloads in searches.items():
         key = key_of(method)
         for payload in payloads:
-            scored = [
-                (sum(hiou_of(run, key) for run in row["runs"]) / len(row["runs"]), row)
-                for row in payload["configurations"]
-            ]
+            scored = [(mean_score(row, key), row) for row in payload["configurations"]]
             best = max(scored, key=lambda pair: pair[0])[1]
             for score, row in scored:
                 rows.append([method, f"`{' '.join(row['overrides'])}`", f"{score:.4f}",

@@ -22,7 +22,15 @@ from pathlib import Path
 
 from compare_runner import markdown_table
 from results_file import machine, today
-from tune_searches import PLACES, pseudo_unseen_text, publish, read_searches
+from tune_searches import (
+    PLACES,
+    hiou_of,
+    key_of,
+    mean_score,
+    pseudo_unseen_text,
+    publish,
+    read_searches,
+)
 
 HEADING = "Issue 9: schedules chosen by cagnet tune"
 # What configs/camvid.yaml said when these searches ran (commit 4efb579), for every key a
@@ -51,21 +59,11 @@ SEARCHED_CONFIG = {
 }
 
 
-def key_of(method: str) -> str:
-    """The run's score that ranks ``method``: calibrated for a "-c" method, else the raw one
-    (``raw_hiou`` where the search calibrated, ``hiou`` where it did not)."""
-    return "hiou" if method.endswith("-c") else "raw_hiou"
-
-
-def hiou_of(run: dict, key: str) -> float:
-    return run.get(key, run["hiou"])
-
-
 def table_rows(method: str, payloads: list[dict]) -> tuple[list[list[str]], dict]:
     """One table row per configuration, and the best one's full overrides and score."""
     key = key_of(method)
     entries = [
-        (sum(hiou_of(run, key) for run in row["runs"]) / len(row["runs"]), payload, row)
+        (mean_score(row, key), payload, row)
         for payload in payloads
         for row in payload["configurations"]
     ]
@@ -131,14 +129,12 @@ def main() -> None:
         + "\n".join(f"  - {m}: `{b}`" for m, b in bases.items())
         + "\n\n"
         + markdown_table(header, rows)
-        + "\n\nChosen:\n\n"
-        + "\n".join(
-            f"- {m}: `{' '.join(c['grid'])}` (mean pseudo-unseen hIoU {c['score']:.4f})"
-            for m, c in choices.items()
-        )
-        + (f"\n\n{args.note}" if args.note else "")
     )
-    publish(HEADING, body, choices, args.choices)
+    chosen = [
+        f"{m}: `{' '.join(c['grid'])}` (mean pseudo-unseen hIoU {c['score']:.4f})"
+        for m, c in choices.items()
+    ]
+    publish(HEADING, body, choices, args.choices, chosen, args.note)
 
 
 if __name__ == "__main__":

@@ -156,19 +156,14 @@ def main() -> None:
         "the base rate's); ZS3Net: the GMMN kernel widths). "
         "Schedules (450 iterations, batch 4) are the config's; they were not searched\n"
         f"- `$BASE` = `{BASE}`; `$HC` = `{HC}`\n\n"
-        "```\n"
-        + "\n".join(commands)
-        + "\n```\n\n"
-        + markdown_table(header, rows)
-        + "\n\nChosen:\n\n"
-        + "\n".join(
-            f"- {m}: {c['features']}, `{' '.join(o for o in c['overrides'] if 'embeddings' in o)}`"
-            f" (pseudo-unseen hIoU {c['score']:.4f})"
-            for m, c in choices.items()
-        )
-        + (f"\n\n{args.note}" if args.note else "")
+        "```\n" + "\n".join(commands) + "\n```\n\n" + markdown_table(header, rows)
     )
-    publish(HEADING, body, choices, args.choices)
+    chosen = [
+        f"{m}: {c['features']}, `{' '.join(o for o in c['overrides'] if 'embeddings' in o)}`"
+        f" (pseudo-unseen hIoU {c['score']:.4f})"
+        for m, c in choices.items()
+    ]
+    publish(HEADING, body, choices, args.choices, chosen, args.note)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """What the issue 9 scripts share about ``cagnet tune`` searches: reading their tune.json files
-by method, naming the pseudo-unseen classes, and writing the section and the choices."""
+by method, scoring a configuration as its method ranks it, naming the pseudo-unseen classes,
+and writing the section and the choices."""
 
 import json
 from collections import defaultdict
@@ -24,16 +25,40 @@ def read_searches(items: Sequence[str]) -> dict[str, list[dict]]:
     return searches
 
 
+def key_of(method: str) -> str:
+    """The run's score that ranks ``method``: calibrated for a "-c" method, else the raw one
+    (``raw_hiou`` where the search calibrated, ``hiou`` where it did not)."""
+    return "hiou" if method.endswith("-c") else "raw_hiou"
+
+
+def hiou_of(run: dict, key: str) -> float:
+    return run.get(key, run["hiou"])
+
+
+def mean_score(row: dict, key: str) -> float:
+    """A configuration's (a tune.json ``configurations`` row's) mean score over its seeds."""
+    return sum(hiou_of(run, key) for run in row["runs"]) / len(row["runs"])
+
+
 def pseudo_unseen_text(searches: dict[str, list[dict]]) -> str:
     """The first search's pseudo-unseen classes, e.g. "seed 0: sign, bicyclist; seed 1: ..."."""
     pseudo = next(iter(searches.values()))[0]["pseudo_unseen"]
     return "; ".join(f"seed {seed}: {', '.join(names)}" for seed, names in pseudo.items())
 
 
-def publish(heading: str, body: str, choices: dict, path: Path | None) -> None:
-    """Write ``body`` as RESULTS.md's section ``heading``, the choices (JSON) to ``path`` if
-    given, atomically, and print them."""
-    update_section(heading, body)
+def publish(
+    heading: str,
+    body: str,
+    choices: dict,
+    path: Path | None,
+    chosen: Sequence[str],
+    note: str = "",
+) -> None:
+    """Write RESULTS.md's section ``heading``: ``body``, a "Chosen:" list of the ``chosen``
+    lines (one per method), then ``note``; the choices (JSON) to ``path`` if given, atomically;
+    and print them."""
+    tail = "\n\nChosen:\n\n" + "\n".join(f"- {line}" for line in chosen)
+    update_section(heading, body + tail + (f"\n\n{note}" if note else ""))
     text = json.dumps(choices, indent=1)
     if path:
         atomic_write_text(path, text)

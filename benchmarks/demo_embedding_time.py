@@ -17,13 +17,13 @@ from pathlib import Path
 from demo_threads import seconds_per_iteration, shortened_demo
 from results_file import commit, machine, today, update_section
 
-from cagnet.build import prepare_dataset
+from cagnet.build import SYNTHETIC_EMBEDDINGS, prepare_dataset
 from cagnet.cli import demo_config_path
 from cagnet.config import load_config
 
 ASSETS = resources.files("cagnet") / "assets"
 SETTINGS = {
-    "GloVe-50 (the demo before issue 9)": f"[{ASSETS / 'synthetic_glove50.npy'}]",
+    "GloVe-50 (the demo before issue 9)": f"[{ASSETS / SYNTHETIC_EMBEDDINGS}]",
     "GloVe-50 + MiniLM-384 (the demo's config now)": None,  # the config's own sources
 }
 

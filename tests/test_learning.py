@@ -20,6 +20,7 @@ factor 1.75 and twice the shuffled run.
 
 from importlib import resources
 
+from cagnet.build import SYNTHETIC_EMBEDDINGS
 from cagnet.cli import demo_config_path
 from cagnet.config import load_config
 from cagnet.training.loop import train
@@ -37,7 +38,7 @@ LEARNING_OVERRIDES = (
     "train.checkpoint_every=100000",
     "eval.num_overlays=0",
     # The GloVe rows alone, as when the floor was measured (the demo now adds MiniLM's).
-    f"embeddings.sources=[{resources.files('cagnet') / 'assets' / 'synthetic_glove50.npy'}]",
+    f"embeddings.sources=[{resources.files('cagnet') / 'assets' / SYNTHETIC_EMBEDDINGS}]",
 )
 
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from cagnet.cli_args import add_overrides_argument, add_threads_argument, demo_config_path
-from cagnet.config import Config, load_config
+from cagnet.config import Config, load_config, override_values
 from cagnet.errors import CagnetError, ConfigError
 from cagnet.threads import apply_threads, choose_threads
 from cagnet.training.interrupt import EXIT_STATUS, TrainingInterrupted, terminate_as_interrupt
@@ -67,14 +67,14 @@ def command_train(args: argparse.Namespace) -> int:
 
 def _eval_inputs(args: argparse.Namespace) -> tuple[Config, Path]:
     """``cagnet eval``'s config and checkpoint: a run folder's own, or CONFIG + --checkpoint."""
-    from cagnet.config_io import from_dict, merge, parse_overrides, to_dict
+    from cagnet.config_io import from_dict, merge, to_dict
     from cagnet.training.checkpoint import CHECKPOINT_NAME
     from cagnet.training.loop import CONFIG_NAME, read_run_config
 
     if args.target.is_dir():  # a run folder: its saved config, --set on top
         config = read_run_config(args.target)
         if args.overrides:
-            values = merge(to_dict(config), parse_overrides(args.overrides))
+            values = merge(to_dict(config), override_values(args.overrides))
             source = f"{args.target / CONFIG_NAME} with --set {' '.join(args.overrides)}"
             config = from_dict(Config, values, source)
         return config, args.checkpoint or args.target / CHECKPOINT_NAME

@@ -286,6 +286,13 @@ class Config:
     feature_cache: FeatureCacheConfig = field(default_factory=FeatureCacheConfig)
 
 
+def override_values(overrides: Sequence[str]) -> dict:
+    """``--set key=value`` items as a nested mapping, their file paths absolute: relative to the
+    current folder, resolved now, so that a run's saved config names the same files when it is
+    read again from the run's folder."""
+    return resolve_config_paths(parse_overrides(overrides), Path.cwd())
+
+
 def load_config(path: Path | None = None, overrides: Sequence[str] = ()) -> Config:
     """Defaults, then the YAML file at ``path`` (if any, over its ``base:`` files), then ``--set``
     overrides.
@@ -301,8 +308,6 @@ def load_config(path: Path | None = None, overrides: Sequence[str] = ()) -> Conf
         if len(files) > 1:
             source += f" (over its base {' <- '.join(str(f) for f in files[1:])})"
     if overrides:
-        # Relative to the current folder, made absolute now: the run's saved config then names
-        # the same files when it is read again from the run's folder.
-        values = merge(values, resolve_config_paths(parse_overrides(overrides), Path.cwd()))
+        values = merge(values, override_values(overrides))
         source = f"{source} with --set {' '.join(overrides)}"
     return from_dict(Config, values, source)

@@ -68,6 +68,9 @@ def main() -> None:
     args = parser.parse_args()
     previous = json.loads(args.previous.read_text())
     searches = read_searches(args.tune)
+    missing = [method for method in searches if method not in previous]
+    if missing:
+        raise SystemExit(f"{args.previous} has no choice for {missing}: run issue9_schedule.py")
     choices = dict(previous)
     rows = []
     for method, payloads in searches.items():

@@ -37,8 +37,10 @@ LEARNING_OVERRIDES = (
     "train.log_every=1000",
     "train.checkpoint_every=100000",
     "eval.num_overlays=0",
-    # The GloVe rows alone, as when the floor was measured (the demo now adds MiniLM's).
+    # The GloVe rows alone, read at full width, as when the floor was measured (the demo now
+    # adds MiniLM's and reads them in span coordinates).
     f"embeddings.sources=[{resources.files('cagnet') / 'assets' / SYNTHETIC_EMBEDDINGS}]",
+    "model.generator_span=false",
 )
 
 

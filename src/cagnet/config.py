@@ -55,6 +55,9 @@ class ModelConfig:
     residual: bool = True
     generator_hidden: tuple[int, ...] = (512,)
     generator_dropout: float = 0.2
+    # G reads w as its coordinates in an orthonormal basis of the K class rows' span (stored in
+    # G): the same inner products, K inputs instead of d; cheaper when d >> K (models/generator)
+    generator_span: bool = False
     heads_hidden: int = 256
     heads_dropout: float = 0.1
     # The official code feeds G a detached z, so L_REC cannot shape the CM; by default the

@@ -11,7 +11,7 @@ from cagnet.methods.base import Method, StepInputs
 from cagnet.models.backbones import build_backbone
 from cagnet.models.cagnet import CaGNet, ContextEncoder
 from cagnet.models.contextual_module import ContextualModule
-from cagnet.models.generator import Generator
+from cagnet.models.generator import Generator, span_basis
 from cagnet.models.heads import SharedHeads
 from cagnet.models.neck import build_neck
 from cagnet.training import distributed
@@ -39,6 +39,7 @@ def build_cagnet(config: Config, embeddings: torch.Tensor) -> CaGNet:
             feature_dim=channels,
             hidden=model_config.generator_hidden,
             dropout=model_config.generator_dropout,
+            embedding_basis=span_basis(embeddings.float()) if model_config.generator_span else None,
         )
         if model_config.use_generator
         else None

@@ -2,7 +2,13 @@
 
 Usage (from the repository root, with the CamVid copy at ../shared/datasets/camvid)::
 
-    python benchmarks/camvid_embedding_probe.py [--sources glove,minilm] [--seeds 0,1,2]
+    python benchmarks/camvid_embedding_probe.py [--sources glove,minilm] [--seeds 0,1,2] \
+        [--config configs/camvid.yaml] [--heading TEXT] [--set KEY=VALUE ...]
+
+``--sources`` lists the embeddings to probe, each alone; ``a+b`` concatenates sources as
+``embeddings.sources=[a,b]`` does (e.g. ``glove+minilm:configs/descriptions/camvid.yaml``).
+With a config whose ``model.neck.standardize`` is true, the features are standardised per
+channel with the train pixels' statistics first, as the model does.
 
 Two probes on the frozen EfficientNet-Lite0 features that ``configs/camvid.yaml`` trains on (the
 feature cache; built first if missing), without any network, so that they run in about a minute:
@@ -16,10 +22,12 @@ feature cache; built first if missing), without any network, so that they run in
    is trained on the real seen pixels of train plus these; hIoU on val at feature resolution (the
    label at each feature pixel's centre). It runs with the true unseen embedding rows, with car
    and pedestrian swapped, and with random unit vectors in their place. If the embeddings carried
-   what the unseen classes look like, swapping or replacing them would cost accuracy.
+   what the unseen classes look like, swapping or replacing them would cost accuracy. An
+   "oracle" row puts the unseen classes' true (val) means where the ridge prediction was: what
+   this probe reaches if an embedding located each unseen class's mean exactly.
 
-Results go to the section "CamVid: what the class embeddings tell (issue 4)" of
-benchmarks/RESULTS.md, with the date, machine and command.
+Results go to the section ``--heading`` (by default "CamVid: what the class embeddings tell
+(issue 4)") of benchmarks/RESULTS.md, with the date, machine and command.
 
 The same control for the real model: ``--write-swapped runs/glove-swapped.npy`` only writes the
 config's class embeddings with the two unseen rows swapped, for
@@ -94,13 +102,16 @@ def leave_one_out_ranks(embeddings, val_means, seen, names) -> dict[str, int]:
     return ranks
 
 
-def generative_probe(embeddings, train, val, seen, unseen, seed: int):
-    """hIoU report of a linear classifier on real seen + ridge-generated unseen features."""
+def generative_probe(embeddings, train, val, seen, unseen, seed: int, unseen_means=None):
+    """hIoU report of a linear classifier on real seen + ridge-generated unseen features;
+    ``unseen_means`` ((len(unseen), C), optional) replaces the ridge prediction (the oracle)."""
     generator = torch.Generator().manual_seed(seed)
     features, labels = train
     means = torch.zeros(embeddings.shape[0], features.shape[1])
     means[seen] = class_means(features, labels, seen)
     predicted = ridge_map(embeddings[seen], means[seen])(embeddings)
+    if unseen_means is not None:
+        predicted[unseen] = unseen_means
     fake_features, fake_labels = [features], [labels]
     for k in unseen:
         donors = torch.randint(0, len(labels), (GENERATED_PER_CLASS,), generator=generator)
@@ -132,15 +143,30 @@ def embedding_controls(embeddings: torch.Tensor, unseen: list[int]) -> dict[str,
     return {"true": embeddings, "swapped": swapped, "random": random_rows}
 
 
+def standardized(train, val) -> tuple:
+    """Both splits' features standardised per channel with the train pixels' statistics."""
+    mean, std = train[0].mean(0), train[0].std(0).clamp_min(1e-6)
+    return ((train[0] - mean) / std, train[1]), ((val[0] - mean) / std, val[1])
+
+
+def source_list(item: str) -> str:
+    """``a+b`` -> ``[a,b]``, the value of ``embeddings.sources`` that concatenates them."""
+    return "[" + ",".join(item.split("+")) + "]"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default=CONFIG)
-    parser.add_argument("--sources", default="glove,minilm", help="embedding sources, each alone")
+    parser.add_argument(
+        "--sources", default="glove,minilm", help="embedding sources, each alone; a+b concatenates"
+    )
+    parser.add_argument("--heading", default=HEADING, help="the RESULTS.md section to write")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], help="KEY=VALUE")
     parser.add_argument("--seeds", type=lambda t: [int(s) for s in t.split(",")], default=[0, 1, 2])
     parser.add_argument("--write-swapped", type=Path, help="only write swapped embeddings here")
     args = parser.parse_args()
     started = time.perf_counter()
-    config = prepare_dataset(load_config(Path(args.config)), progress=False)
+    config = prepare_dataset(load_config(Path(args.config), args.overrides), progress=False)
     data = build_data(config)
     names = list(data.split.class_names)
     seen, unseen = list(data.split.seen), list(data.split.unseen)
@@ -155,10 +181,14 @@ def main() -> None:
     data = use_feature_cache(model, data, config, progress=False)
     stride = model.encoder.backbone.output_stride
     train, val = pixels(data.train, stride), pixels(data.val, stride)
+    if config.model.neck.standardize:
+        train, val = standardized(train, val)
     val_means = class_means(*val, list(range(len(names))))
     lines = []
     for source in args.sources.split(","):
-        source_config = load_config(Path(args.config), [f"embeddings.sources=[{source}]"])
+        source_config = load_config(
+            Path(args.config), [f"embeddings.sources={source_list(source)}"]
+        )
         embeddings = build_embeddings(source_config, names).float()
         ranks = leave_one_out_ranks(embeddings, val_means, seen, names)
         lines.append(f"**{source}** ({embeddings.shape[1]}-d)\n")
@@ -167,8 +197,14 @@ def main() -> None:
             f"{(len(names) - 1) / 2:.0f}): mean {np.mean(list(ranks.values())):.1f}; "
             + ", ".join(f"{name} {rank}" for name, rank in ranks.items())
         )
-        for label, rows in embedding_controls(embeddings, unseen).items():
-            reports = [generative_probe(rows, train, val, seen, unseen, s) for s in args.seeds]
+        controls = {
+            label: (rows, None) for label, rows in embedding_controls(embeddings, unseen).items()
+        }
+        controls["oracle (true val means)"] = (embeddings, val_means[unseen])
+        for label, (rows, oracle) in controls.items():
+            reports = [
+                generative_probe(rows, train, val, seen, unseen, s, oracle) for s in args.seeds
+            ]
             hious = [r.hiou for r in reports]
             per_class = " / ".join(
                 f"{names[k]} " + ", ".join(f"{r.class_iou[k]:.3f}" for r in reports) for k in unseen
@@ -181,14 +217,18 @@ def main() -> None:
         lines.append("")
     wall_s = time.perf_counter() - started
     command = shlex.join(["python", "benchmarks/camvid_embedding_probe.py", *sys.argv[1:]])
+    scale = (
+        "standardised per channel (train statistics)" if config.model.neck.standardize else "raw"
+    )
     body = (
         f"- date: {today()}; code: {commit()}\n- machine: {machine()}\n"
         f"- command: `{command}` ({wall_s:.0f} s, features from the cache)\n"
+        f"- features: {config.model.backbone.name} ({train[0].shape[1]} channels), {scale}\n"
         f"- data: {len(train[1])} labelled train feature pixels (unseen hidden), "
         f"{len(val[1])} val; scores at feature resolution (stride {stride}), val\n\n"
         + "\n".join(lines)
     )
-    update_section(HEADING, body)
+    update_section(args.heading, body)
     print(body)
 
 

@@ -1,11 +1,13 @@
 """Issue 9: what the demo's class embeddings cost, as seconds per training iteration of a
-shortened `cagnet demo`, one torch thread, GloVe-50 alone against GloVe-50 + MiniLM-384.
+shortened `cagnet demo`, one torch thread, GloVe-50 alone against GloVe-50 + MiniLM-384, read
+by G at full width or in coordinates of the class rows' span (``model.generator_span``).
 
 Usage: python benchmarks/demo_embedding_time.py [--iterations 80] [--repeats 2]
     [--output runs/demo-embedding-time]
 
 The embeddings enter CaGNet's generator (G's first layer takes C + d inputs per pixel: 64 + 50
-or 64 + 434), so a wider embedding costs every training and finetuning step. Each setting is
+or 64 + 434; 64 + 16 in span coordinates, one per class of the 16), so a wider embedding
+costs every training and finetuning step. Each setting is
 timed ``--repeats`` times, alternating, on the same generated data (not timed); the fastest
 repeat is kept. Writes the section "Issue 9: demo time by class embeddings" of RESULTS.md.
 """
@@ -22,9 +24,11 @@ from cagnet.cli import demo_config_path
 from cagnet.config import load_config
 
 ASSETS = resources.files("cagnet") / "assets"
-SETTINGS = {
-    "GloVe-50 (the demo before issue 9)": f"[{ASSETS / SYNTHETIC_EMBEDDINGS}]",
-    "GloVe-50 + MiniLM-384 (the demo's config now)": None,  # the config's own sources
+GLOVE = f"embeddings.sources=[{ASSETS / SYNTHETIC_EMBEDDINGS}]"
+SETTINGS = {  # label: overrides of the shortened demo (the config's own sources: GloVe + MiniLM)
+    "GloVe-50 (the demo before issue 9)": [GLOVE, "model.generator_span=false"],
+    "GloVe-50 + MiniLM-384, full width": ["model.generator_span=false"],
+    "GloVe-50 + MiniLM-384, span coordinates": ["model.generator_span=true"],
 }
 
 
@@ -38,15 +42,14 @@ def main() -> None:
     prepare_dataset(load_config(demo_config_path(), base), progress=False)  # not timed
     times: dict[str, list[float]] = {label: [] for label in SETTINGS}
     for _ in range(args.repeats):
-        for label, sources in SETTINGS.items():
-            overrides = base + ([f"embeddings.sources={sources}"] if sources else [])
-            times[label].append(seconds_per_iteration(overrides, threads=1))
+        for label, overrides in SETTINGS.items():
+            times[label].append(seconds_per_iteration(base + overrides, threads=1))
     rows = "".join(
         f"| {label} | {' / '.join(f'{t:.3f}' for t in runs)} | {min(runs):.3f} | "
         f"{2000 * min(runs) / 60:.1f} |\n"
         for label, runs in times.items()
     )
-    first, second = (min(runs) for runs in times.values())
+    glove, full, span = (min(runs) for runs in times.values())
     body = (
         f"- date: {today()}; code: {commit()}\n"
         f"- machine: {machine()}; 1 torch thread\n"
@@ -54,7 +57,8 @@ def main() -> None:
         f"--repeats {args.repeats}`: the demo's config shortened to {args.iterations} "
         "iterations (half pure training, then training and finetuning alternating), no "
         "evaluation, each setting timed in turn\n"
-        f"- GloVe + MiniLM costs {second / first:.2f}x GloVe alone per iteration\n\n"
+        f"- GloVe + MiniLM costs {full / glove:.2f}x GloVe alone per iteration at full width, "
+        f"{span / glove:.2f}x in span coordinates\n\n"
         "| class embeddings | s / iteration per repeat | fastest | 2000 iterations (min) |\n"
         "|---|---|---|---|\n" + rows
     )

@@ -8,7 +8,7 @@ Usage (from the repository root, with the CamVid copy at ../shared/datasets/camv
 ``--sources`` lists the embeddings to probe, each alone; ``a+b`` concatenates sources as
 ``embeddings.sources=[a,b]`` does (e.g. ``glove+minilm:configs/descriptions/camvid.yaml``).
 With a config whose ``model.neck.standardize`` is true, the features are standardised per
-channel with the train pixels' statistics first, as the model does.
+channel first, as the model's neck does (here with the statistics of all train pixels).
 
 Two probes on the frozen EfficientNet-Lite0 features that ``configs/camvid.yaml`` trains on (the
 feature cache; built first if missing), without any network, so that they run in about a minute:
@@ -187,7 +187,7 @@ def main() -> None:
     lines = []
     for source in args.sources.split(","):
         source_config = load_config(
-            Path(args.config), [f"embeddings.sources={source_list(source)}"]
+            Path(args.config), [*args.overrides, f"embeddings.sources={source_list(source)}"]
         )
         embeddings = build_embeddings(source_config, names).float()
         ranks = leave_one_out_ranks(embeddings, val_means, seen, names)

@@ -38,7 +38,7 @@ LEARNING_OVERRIDES = (
     "train.checkpoint_every=100000",
     "eval.num_overlays=0",
     # The GloVe rows alone, read at full width, as when the floor was measured (the demo now
-    # adds MiniLM's and reads them in span coordinates).
+    # adds MiniLM's).
     f"embeddings.sources=[{resources.files('cagnet') / 'assets' / SYNTHETIC_EMBEDDINGS}]",
     "model.generator_span=false",
 )

@@ -38,7 +38,11 @@ def rows_of(label: str, folder: Path) -> list[list[str]]:
         for run in csv.DictReader(stream):
             if run["variant"] != "cagnet":
                 continue
-            spreads = mu_spreads(Path(run["run_dir"]) / "losses.csv")
+            losses = Path(run["run_dir"]) / "losses.csv"
+            spreads = mu_spreads(losses) if losses.is_file() else []
+            if not spreads:
+                raise SystemExit(f"{losses}: missing or without mu_spread values; is it a "
+                                 "finished CaGNet run with its losses log?")  # fmt: skip
             low = sum(value < COLLAPSED for value in spreads)
             rows.append([
                 label, run["seed"], f"{sum(spreads) / len(spreads):.3f}", f"{low}/{len(spreads)}",

@@ -57,7 +57,7 @@ def test_stages_are_a_function_of_the_iteration():
     method = get_method("zs3net")
     phases = [method.phase(i, config, None) for i in range(9)]
     assert phases == [SEGMENTATION] * 3 + [GENERATOR] * 2 + [CLASSIFIER] * 4
-    assert all(method.reads_images(p) for p in phases)
+    assert all(method.reads_images(p, config) for p in phases)
     _, _, optimizers = _setup(config)
     rates = [method.set_learning_rates(optimizers, config, i) for i in range(9)]
     assert rates[0] == config.train.lr and rates[1] > rates[2] > 0.0 == rates[3] == rates[8]

@@ -81,6 +81,16 @@ class LossConfig:
     # L_REC's target x (E's feature) is detached, so L_REC trains G only; false: it also
     # pulls E's features towards G's, as eq. 1 read literally would.
     detach_reconstruction_target: bool = True
+    # > 0: in the finetuning step C also classifies real seen features of a training batch (E
+    # and CM run frozen, in eval mode), weighted by this; 0 = the paper (generated features only)
+    finetune_real_seen_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.finetune_real_seen_weight >= 0:  # also refuses NaN
+            raise ConfigError(
+                f"loss.finetune_real_seen_weight={self.finetune_real_seen_weight}; give a "
+                "weight >= 0 (0: finetuning on generated features only, as the paper)"
+            )
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ Known names reuse the model's own rows. When a name is new, each method adapts i
 """
 
 import copy
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -164,6 +165,9 @@ def adapt_cagnet(
     replicas = Replicas(model=working, encoder=model.encoder, generator=generator, heads=heads)
     heads.train()
     generator.train()
+    # No training images here: C learns from generated features only, even for a run trained
+    # with loss.finetune_real_seen_weight > 0.
+    generated_only = dataclasses.replace(config.loss, finetune_real_seen_weight=0.0)
     devices = [] if device.type == "cpu" else [device]
     with torch.enable_grad(), torch.random.fork_rng(devices=devices):
         torch.manual_seed(settings.seed)
@@ -175,7 +179,7 @@ def adapt_cagnet(
                 seen,
                 unseen,
                 ratio,
-                config.loss,
+                generated_only,
                 use_discriminator=config.model.use_discriminator,
             )
     heads.requires_grad_(False)

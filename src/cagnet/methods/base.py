@@ -69,7 +69,7 @@ class Method:
         """The name of the step that ``iteration`` runs; a pure function of the iteration."""
         raise NotImplementedError
 
-    def reads_images(self, phase: str) -> bool:
+    def reads_images(self, phase: str, config: Config) -> bool:
         """Whether steps of ``phase`` need a batch of training images."""
         raise NotImplementedError
 

@@ -84,8 +84,8 @@ class CaGNetMethod(Method):
     def phase(self, iteration: int, config: Config, model: nn.Module) -> str:
         return phase(iteration, config.train, has_generator=model.generator is not None)
 
-    def reads_images(self, phase_name: str) -> bool:
-        return phase_name == TRAINING
+    def reads_images(self, phase_name: str, config: Config) -> bool:
+        return phase_name == TRAINING or config.loss.finetune_real_seen_weight != 0.0
 
     def step(self, phase_name: str, inputs: StepInputs) -> dict[str, float]:
         config = inputs.config
@@ -100,6 +100,7 @@ class CaGNetMethod(Method):
                 config.loss,
                 use_discriminator=config.model.use_discriminator,
                 precision=inputs.precision,
+                real_batch=None if inputs.images is None else (inputs.images, inputs.labels),
             )
         return training_step(
             inputs.replicas,

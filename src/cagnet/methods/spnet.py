@@ -150,7 +150,7 @@ class SPNetMethod(Method):
     def phase(self, iteration: int, config: Config, model: nn.Module) -> str:
         return TRAINING
 
-    def reads_images(self, phase_name: str) -> bool:
+    def reads_images(self, phase_name: str, config: Config) -> bool:
         return True
 
     def step(self, phase_name: str, inputs: StepInputs) -> dict[str, float]:

@@ -264,7 +264,7 @@ class ZS3NetMethod(Method):
     def phase(self, iteration: int, config: Config, model: nn.Module) -> str:
         return zs3net_phase(iteration, config)
 
-    def reads_images(self, phase_name: str) -> bool:
+    def reads_images(self, phase_name: str, config: Config) -> bool:
         return True  # stages (b) and (c) read real seen features too
 
     def step(self, phase_name: str, inputs: StepInputs) -> dict[str, float]:

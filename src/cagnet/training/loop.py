@@ -223,7 +223,7 @@ def _train_in_folder(
     total = train_config.iterations
     end = total if stop_after is None else min(total, start + stop_after)
     schedule = [method.phase(it, config, model) for it in range(total)]
-    reads = [method.reads_images(p) for p in schedule]
+    reads = [method.reads_images(p, config) for p in schedule]
     # Only iterations that read images advance the data stream, which counts them.
     make_loader = feature_training_loader if config.feature_cache.enabled else training_loader
     batches = iter(

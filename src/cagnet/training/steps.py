@@ -6,7 +6,9 @@ Training step (real features of seen classes):
   2. E, CM and G minimise L_CLS + L_ADV + lambda1 L_REC + lambda2 L_KL with the updated heads.
 Finetuning step (E and CM frozen and not even run): G makes features for random label maps of
 seen and unseen classes with z ~ N(0, 1);
-  1. heads: D pushes them towards fake (no real term), C classifies them;
+  1. heads: D pushes them towards fake (no real term), C classifies them (with
+     ``loss.finetune_real_seen_weight`` > 0, C also classifies the real seen features of a
+     training batch, E and CM run frozen in eval mode: an option, not the paper);
   2. G minimises L_CLS + L_ADV through the updated heads.
 Unseen labels never reach a training step: ``build.hide_unseen`` removes them from the
 training reader (``ZeroShotSplit.hiding_lookup``).
@@ -268,6 +270,32 @@ def training_step(
     return log
 
 
+@torch.no_grad()
+def frozen_real_features(
+    model: CaGNet, images: torch.Tensor, labels: torch.Tensor, precision: Precision = FLOAT32
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """E and CM's features of the labelled pixels, as at test time (eval mode, no gradient).
+
+    Args:
+        images: (B, 3, H, W) normalised (or cached features).
+        labels: (B, H, W) seen classes or IGNORE_INDEX.
+
+    Returns:
+        (N, l) features and their (N,) labels, N the labelled pixels at the feature stride.
+    """
+    was_training = model.encoder.training
+    model.encoder.eval()
+    try:
+        with precision.autocast(images.device):
+            features = model.encoder(images).features
+    finally:
+        model.encoder.train(was_training)
+    height, width = features.shape[-2:]
+    pixel_labels = to_pixels(downsample_labels(labels, (height, width))[:, None])[:, 0]
+    labelled = pixel_labels != IGNORE_INDEX
+    return to_pixels(features)[labelled].float(), pixel_labels[labelled]
+
+
 def finetuning_step(
     replicas: Replicas,
     optimizers: Optimizers,
@@ -278,8 +306,14 @@ def finetuning_step(
     config: LossConfig,
     use_discriminator: bool = True,
     precision: Precision = FLOAT32,
+    real_batch: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> dict[str, float]:
-    """One finetuning step on generated features of seen and unseen classes; E, CM untouched."""
+    """One finetuning step on generated features of seen and unseen classes; E, CM untouched.
+
+    Args:
+        real_batch: (images (B, 3, H, W), labels (B, H, W)) of training images; read only when
+            ``config.finetune_real_seen_weight`` > 0, for C's term on real seen features.
+    """
     model = replicas.model
     device = model.class_embeddings.device
     targets = sample_generation_labels(num_pixels, seen, unseen, ratio, device)
@@ -288,20 +322,33 @@ def finetuning_step(
         fake = replicas.generator(latent, model.class_embeddings[targets]).float()
     adversarial = use_discriminator and config.adversarial_weight != 0.0
 
+    real = real_targets = None
+    if config.finetune_real_seen_weight != 0.0:
+        if real_batch is None:
+            raise ValueError("loss.finetune_real_seen_weight > 0 needs a real_batch")
+        real, real_targets = frozen_real_features(model, *real_batch, precision)
+
     # 1. Heads first: D sees only fake features here (no real term), C learns every class.
     _zero(optimizers.heads)
+    head_input = fake.detach() if real is None else torch.cat([fake.detach(), real])
     with precision.autocast(device):
-        out = replicas.heads(fake.detach())
+        out = replicas.heads(head_input)
+    logits, realness = out.logits.float(), out.realness.float()
     head_terms = {
         "cls": (
             config.classification_weight,
-            losses.classification_loss(out.logits.float(), targets),
+            losses.classification_loss(logits[:num_pixels], targets),
         )
     }
+    if real is not None:
+        head_terms["cls_real"] = (
+            config.finetune_real_seen_weight,
+            losses.classification_loss(logits[num_pixels:], real_targets),
+        )
     if adversarial:
         head_terms["adv_d"] = (
             config.adversarial_weight,
-            losses.discriminator_adversarial_loss(None, out.realness.float(), config.adversarial),
+            losses.discriminator_adversarial_loss(None, realness[:num_pixels], config.adversarial),
         )
     _minimise(head_terms, precision, optimizers.heads)
 

@@ -29,6 +29,15 @@ def test_a_collapsing_mu_spread_is_a_warning_once(caplog):
     assert record.levelno == logging.WARNING and "mu_spread collapsed" in record.getMessage()
 
 
+def test_a_collapse_of_a_code_trained_by_the_kl_alone_is_information(caplog):
+    watch = SpreadWatch(expected=True)  # model.detach_generator_input=true
+    with caplog.at_level(logging.INFO):
+        assert not watch.check(0, {"mu_spread": 0.2})
+        assert watch.check(20, {"mu_spread": 0.0})
+    (record,) = caplog.records
+    assert record.levelno == logging.INFO and "expected" in record.getMessage()
+
+
 def test_skips_are_explained_in_one_line():
     reasons = ["Skipped: ../shared is absent"] * 3 + ["Skipped: needs efficientnet"]
     line = skip_summary(reasons)

@@ -250,7 +250,7 @@ def _train_in_folder(
         range(start, end), desc="train", disable=not (progress and context.is_main), initial=start
     )
     bar.total = total
-    spread = SpreadWatch()
+    spread = SpreadWatch(expected=config.model.detach_generator_input)
     for iteration in bar:
         learning_rate = method.set_learning_rates(optimizers, config, iteration)
         if plateau is not None:

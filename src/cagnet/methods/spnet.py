@@ -16,17 +16,14 @@ from torch import nn
 
 from cagnet import losses
 from cagnet.config import Config
-from cagnet.data.sample import IGNORE_INDEX
-from cagnet.data.transforms import downsample_labels
 from cagnet.methods.base import Method, StepInputs
 from cagnet.models.backbones import build_backbone
 from cagnet.models.cagnet import ContextEncoder
 from cagnet.models.neck import build_neck
-from cagnet.models.pixelwise import to_pixels
 from cagnet.models.spnet import SPNet
 from cagnet.training import distributed
 from cagnet.training.optim import build_optimizers, set_learning_rates
-from cagnet.training.steps import FLOAT32, Optimizers, Precision
+from cagnet.training.steps import FLOAT32, Optimizers, Precision, labelled_pixels
 
 TRAINING = "training"
 
@@ -59,24 +56,6 @@ def build_spnet(config: Config, embeddings: torch.Tensor) -> SPNet:
     )
     projection = nn.Linear(encoder.feature_dim, embeddings.shape[1])
     return SPNet(encoder, projection, embeddings)
-
-
-def labelled_pixels(
-    features: torch.Tensor, labels: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The labelled pixels of a batch at feature resolution (shared with ZS3Net).
-
-    Args:
-        features: (B, l, h, w) features.
-        labels: (B, H, W) labels, downsampled here to (h, w) with nearest neighbours.
-
-    Returns:
-        (N, l) features and (N,) labels of the pixels whose label is not IGNORE_INDEX.
-    """
-    height, width = features.shape[-2:]
-    pixel_labels = to_pixels(downsample_labels(labels, (height, width))[:, None])[:, 0]
-    labelled = pixel_labels != IGNORE_INDEX
-    return to_pixels(features)[labelled], pixel_labels[labelled]
 
 
 def step_updated(precision: Precision, *optimizers: torch.optim.Optimizer) -> None:

@@ -33,7 +33,7 @@ from cagnet.config import Config
 from cagnet.data.split import ZeroShotSplit
 from cagnet.errors import ConfigError
 from cagnet.methods.base import Method, StepInputs
-from cagnet.methods.spnet import OptimizedParts, labelled_pixels, step_updated
+from cagnet.methods.spnet import OptimizedParts, step_updated
 from cagnet.models.backbones import build_backbone
 from cagnet.models.cagnet import ContextEncoder
 from cagnet.models.generator import Generator
@@ -42,7 +42,7 @@ from cagnet.models.zs3net import ZS3Net
 from cagnet.training import distributed
 from cagnet.training.optim import build_optimizers, set_learning_rates
 from cagnet.training.schedule import parse_ratio
-from cagnet.training.steps import Optimizers, Precision
+from cagnet.training.steps import Optimizers, Precision, labelled_pixels
 
 SEGMENTATION = "segmentation"
 GENERATOR = "generator"

@@ -270,6 +270,24 @@ def training_step(
     return log
 
 
+def labelled_pixels(
+    features: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The labelled pixels of a batch at feature resolution (shared with SPNet and ZS3Net).
+
+    Args:
+        features: (B, l, h, w) features.
+        labels: (B, H, W) labels, downsampled here to (h, w) with nearest neighbours.
+
+    Returns:
+        (N, l) features and (N,) labels of the pixels whose label is not IGNORE_INDEX.
+    """
+    height, width = features.shape[-2:]
+    pixel_labels = to_pixels(downsample_labels(labels, (height, width))[:, None])[:, 0]
+    labelled = pixel_labels != IGNORE_INDEX
+    return to_pixels(features)[labelled], pixel_labels[labelled]
+
+
 @torch.no_grad()
 def frozen_real_features(
     model: CaGNet, images: torch.Tensor, labels: torch.Tensor, precision: Precision = FLOAT32
@@ -290,10 +308,8 @@ def frozen_real_features(
             features = model.encoder(images).features
     finally:
         model.encoder.train(was_training)
-    height, width = features.shape[-2:]
-    pixel_labels = to_pixels(downsample_labels(labels, (height, width))[:, None])[:, 0]
-    labelled = pixel_labels != IGNORE_INDEX
-    return to_pixels(features)[labelled].float(), pixel_labels[labelled]
+    pixels, targets = labelled_pixels(features, labels)
+    return pixels.float(), targets
 
 
 def finetuning_step(

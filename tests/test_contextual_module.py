@@ -108,3 +108,21 @@ def test_logvar_bound_is_smooth_and_keeps_the_variance_below_e_to_the_bound():
     inside = raw.abs() < 10.0  # where the clamp did not cut
     expected = 2.0 * torch.tanh(raw / 2.0)
     torch.testing.assert_close(logvar[inside], expected[inside], atol=1e-4, rtol=0)
+
+
+def test_detach_input_trains_the_code_but_keeps_its_losses_out_of_the_features():
+    torch.manual_seed(0)
+    for detach, reaches_features in ((False, True), (True, False)):
+        module = ContextualModule(4, ContextualModuleConfig(detach_input=detach))
+        features = torch.randn(2, 4, 6, 6, requires_grad=True)
+        output = module(features)
+        # An L_KL/L_REC-like loss on the code alone.
+        (output.mu.square().mean() + output.logvar.exp().mean()).backward()
+        assert module.to_distribution.weight.grad.abs().sum() > 0
+        assert (features.grad is not None and features.grad.abs().sum() > 0) == reaches_features
+        # The classification losses still reach F through X = F + F * sigmoid(Z).
+        features.grad = None
+        module.zero_grad()
+        residual_attention(features, module(features).z).sum().backward()
+        assert features.grad.abs().sum() > 0
+        assert module.to_distribution.weight.grad.abs().sum() > 0

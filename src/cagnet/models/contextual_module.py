@@ -47,6 +47,9 @@ class ContextualModuleConfig:
     # L_REC through z, logvar ran into the clamp and the CM's gradient norm grew 100 -> 7e5
     # before NaN (benchmarks/RESULTS.md, issue 9, item 2).
     logvar_bound: float = 0.0
+    # true: the CM reads F detached, so L_REC (through z) and L_KL train the CM but never E;
+    # E still learns from the classification losses through X = F + F * sigmoid(Z).
+    detach_input: bool = False
 
 
 class ContextOutput(NamedTuple):
@@ -105,6 +108,8 @@ class ContextualModule(nn.Module):
         Returns:
             ContextOutput with (B, l, h, w) mu, logvar and z and (B, S, h, w) scale weights.
         """
+        if self.config.detach_input:
+            features = features.detach()
         context_maps = self._context_maps(features)
         stacked = torch.cat(context_maps, dim=1)  # (B, S*l, h, w)
         batch, _, height, width = stacked.shape

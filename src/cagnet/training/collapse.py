@@ -3,8 +3,9 @@
 ``mu_spread`` is the spread of the contextual module's mean ``mu`` across the pixels of a batch
 (``cagnet.training.steps``). When the KL term wins, it falls towards 0: every pixel gets the same
 latent code and the generator no longer sees context. With ``model.detach_generator_input``
-(the official code's path, the demo's) only the KL term trains the code, so it goes to the prior
-at once: that is expected and logged as information. Otherwise it is a warning. It need not
+(the official code's path, the demo's) L_REC does not reach the code: L_KL pulls it to the prior
+and only the classification losses, through X = F + F * sigmoid(Z), pull back, so it goes to the
+prior at once: that is expected and logged as information. Otherwise it is a warning. It need not
 cost transfer: on the embedded benchmark the best runs had a collapsed code (RESULTS.md,
 "Issue 9: L_REC through z on the embedded benchmark").
 """
@@ -20,8 +21,8 @@ class SpreadWatch:
     """Follows ``mu_spread`` in the logged rows and warns once when it collapses."""
 
     def __init__(self, fraction: float = COLLAPSE_FRACTION, expected: bool = False) -> None:
-        """``expected``: the code is trained by the KL term alone (a detached generator input),
-        so a collapse is reported at INFO level, not as a warning."""
+        """``expected``: L_REC does not reach the code (a detached generator input), so a
+        collapse is reported at INFO level, not as a warning."""
         self.fraction = fraction
         self.expected = expected
         self.largest = 0.0
@@ -42,8 +43,8 @@ class SpreadWatch:
             if self.expected:
                 logger.info(
                     "mu_spread fell to %.3g at iteration %d (largest so far %.3g): with "
-                    "model.detach_generator_input=true only L_KL trains the contextual code, "
-                    "so it is the same for every pixel (expected)",
+                    "model.detach_generator_input=true L_REC does not reach the contextual "
+                    "code, so L_KL makes it the same for every pixel (expected)",
                     value,
                     iteration,
                     self.largest,
